@@ -1,0 +1,1 @@
+"""Accessible Vietnamese assistant on disability policy and entitlements (Hà Nội)."""

@@ -1,0 +1,118 @@
+"""The composition root: the only module that knows every concrete class.
+
+Builds Settings -> KnowledgeBase (validated; the last good copy is kept in BOT_DATA_DIR so a bad
+edit never stops a restart) -> Matcher -> SqliteStore -> Engine, and the speech service for
+adapters that speak. Heavy imports (speech, Telegram) happen only when asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.core.dialogue import Engine, KnowledgeHolder
+from bot.core.knowledge import KnowledgeBase, LoadResult, load_knowledge
+from bot.core.matching import Matcher, Thresholds
+from bot.errors import KnowledgeError
+from bot.storage.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+LAST_GOOD = "last-good-knowledge"
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    return Thresholds(
+        answer=settings.match_answer, suggest=settings.match_suggest, margin=settings.match_margin
+    )
+
+
+def matcher_factory(settings: Settings):
+    limits = thresholds(settings)
+    return lambda kb: Matcher(kb, limits)
+
+
+def _folder_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.y*ml")):
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def load_knowledge_safely(settings: Settings) -> tuple[KnowledgeBase, LoadResult]:
+    """Load the knowledge folder; on problems fall back to the last good copy, if any.
+
+    Raises KnowledgeError when the folder has problems and no good copy exists yet.
+    """
+    folder = settings.knowledge_dir
+    result = load_knowledge(folder)
+    backup = settings.data_dir / LAST_GOOD
+    if result.ok and result.kb is not None:
+        try:
+            if not backup.exists() or _folder_digest(backup) != _folder_digest(folder):
+                tmp = settings.data_dir / (LAST_GOOD + ".tmp")
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(folder, tmp, ignore=shutil.ignore_patterns("*.md"))
+                shutil.rmtree(backup, ignore_errors=True)
+                tmp.rename(backup)
+        except OSError as exc:
+            log.warning("could not keep a copy of the knowledge base: %s", exc)
+        return result.kb, result
+    for problem in result.problems:
+        log.error("knowledge problem: %s", problem)
+    if backup.exists():
+        fallback = load_knowledge(backup)
+        if fallback.ok and fallback.kb is not None:
+            log.error("serving the last good knowledge base from %s", backup)
+            return fallback.kb, result
+    raise KnowledgeError(list(result.problems))
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: SqliteStore
+    knowledge: KnowledgeHolder
+    engine: Engine
+    load_result: LoadResult
+    _speech: Any = None
+
+    def speech(self) -> Any:
+        """The SpeechService, built on first use (imports PyAV and eSpeak NG)."""
+        if self._speech is None:
+            self._speech = build_speech(self.settings, self.store)
+        return self._speech
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_speech(settings: Settings, index: Any) -> Any:
+    from bot.speech.engines import EspeakEngine, FallbackSynthesizer, GTTSEngine
+    from bot.speech.service import SpeechService
+
+    engines = []
+    for name in settings.voice_engines:
+        if name == "gtts":
+            engines.append(GTTSEngine(timeout=settings.gtts_timeout_seconds))
+        elif name == "espeak":
+            engines.append(EspeakEngine())
+    if not any(e.name == "espeak" for e in engines):
+        engines.append(EspeakEngine())  # the offline voice is always the last resort
+    synth = FallbackSynthesizer(engines, cooldown_s=settings.gtts_cooldown_seconds)
+    return SpeechService(settings.data_dir / "voice-cache", index, synth)
+
+
+def build_app(settings: Settings) -> App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    kb, result = load_knowledge_safely(settings)
+    store = SqliteStore(settings.data_dir / "bot.sqlite3")
+    holder = KnowledgeHolder(kb, matcher_factory(settings))
+    engine = Engine(holder, store, default_region=settings.default_region)
+    return App(settings, store, holder, engine, result)

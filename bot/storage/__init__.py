@@ -1,0 +1,1 @@
+"""Embedded storage (SQLite) behind the small `Store` protocol."""
