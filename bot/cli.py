@@ -97,8 +97,10 @@ def _cmd_validate(args, settings) -> int:
     assert kb is not None
     questions = sum(len(e.questions) for e in kb.entries.values())
     cats = sum(1 for c in kb.categories if c.entry_ids)
-    print(f"OK: {len(kb.entries)} entries, {questions} question variants, {cats} categories, "
-          f"{result.files} files checked, no problems.")
+    print(
+        f"OK: {len(kb.entries)} entries, {questions} question variants, {cats} categories, "
+        f"{result.files} files checked, no problems."
+    )
     return 0
 
 
@@ -137,8 +139,9 @@ def _cmd_ask(args, settings) -> int:
         out.flush()
         return 0
     if args.question is None:
-        print("Hãy nhập câu hỏi, ví dụ: python run_bot.py ask \"trợ cấp cho NKT nặng\"",
-              file=sys.stderr)
+        print(
+            'Hãy nhập câu hỏi, ví dụ: python run_bot.py ask "trợ cấp cho NKT nặng"', file=sys.stderr
+        )
         return 2
     decision = matcher.decide(args.question)
     if args.json:
@@ -194,9 +197,12 @@ def _cmd_console(args, settings) -> int:
 
 def _cmd_run(args, settings) -> int:
     if not settings.telegram_token:
-        print("Chưa có TELEGRAM_BOT_TOKEN: mở trò chuyện trong cửa sổ dòng lệnh. "
-              "Để chạy trên Telegram: export TELEGRAM_BOT_TOKEN=<token từ @BotFather> "
-              "rồi chạy lại make run.", file=sys.stderr)
+        print(
+            "Chưa có TELEGRAM_BOT_TOKEN: mở trò chuyện trong cửa sổ dòng lệnh. "
+            "Để chạy trên Telegram: export TELEGRAM_BOT_TOKEN=<token từ @BotFather> "
+            "rồi chạy lại make run.",
+            file=sys.stderr,
+        )
         return _cmd_console(args, settings)
     from bot.adapters.telegram import run_telegram
     from bot.app import build_app

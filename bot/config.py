@@ -30,7 +30,9 @@ class Settings:
     match_margin: float = field(default=6.0, metadata={"help": "lead over the runner-up"})
     voice_engines: tuple[str, ...] = field(default=("gtts", "espeak"), metadata={"help": "order"})
     gtts_timeout_seconds: float = field(default=4.0, metadata={"help": "gTTS timeout"})
-    gtts_cooldown_seconds: float = field(default=300.0, metadata={"help": "skip gTTS after failure"})
+    gtts_cooldown_seconds: float = field(
+        default=300.0, metadata={"help": "skip gTTS after failure"}
+    )
     bot_username: str = field(default="HanoiNKTBot", metadata={"help": "for deep links"})
     admins: tuple[int, ...] = field(default=(), metadata={"help": "admin Telegram user ids"})
     staff_chat_id: int | None = field(default=None, metadata={"help": "staff chat id"})

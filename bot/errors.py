@@ -1,9 +1,9 @@
 """The exception tree.
 
-    BotError                  base of everything the bot raises on purpose
-    ├── ConfigError           config.yaml or the environment is wrong (names the key)
-    ├── KnowledgeError        the knowledge base did not validate (carries the problems)
-    └── StorageError          the SQLite store could not be opened or written
+BotError                  base of everything the bot raises on purpose
+├── ConfigError           config.yaml or the environment is wrong (names the key)
+├── KnowledgeError        the knowledge base did not validate (carries the problems)
+└── StorageError          the SQLite store could not be opened or written
 """
 
 from __future__ import annotations

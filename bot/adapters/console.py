@@ -19,8 +19,9 @@ CONSOLE_USER = 1
 
 def run_console(app, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     interactive = stdin.isatty()
-    _print_replies(app, app.engine.handle(Incoming(CONSOLE_USER, CONSOLE_USER, text="/start")),
-                   stdout)
+    _print_replies(
+        app, app.engine.handle(Incoming(CONSOLE_USER, CONSOLE_USER, text="/start")), stdout
+    )
     while True:
         if interactive:
             stdout.write("\n> ")

@@ -59,8 +59,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 WELCOME = (
     "Xin chào! Tôi là trợ lý hỏi đáp về chính sách cho người khuyết tật ở Hà Nội.\n\n"
     "Bạn cứ gõ câu hỏi bằng lời của mình, có dấu hay không dấu đều được. "
-    "Ví dụ: \"trợ cấp cho người khuyết tật nặng\".\n\n"
-    "Muốn nghe đọc to câu trả lời, gõ /voice hoặc bấm nút \"Bật giọng đọc\".\n"
+    'Ví dụ: "trợ cấp cho người khuyết tật nặng".\n\n'
+    'Muốn nghe đọc to câu trả lời, gõ /voice hoặc bấm nút "Bật giọng đọc".\n'
     "Muốn biết một người được hưởng gì, gõ /check.\n"
     "Các lựa chọn đều có số: gõ số để chọn."
 )
@@ -211,8 +211,13 @@ class _Turn:
             out.append(r)
         return out
 
-    def reply(self, text: str, buttons: tuple[Button, ...] = (), speak: str | None = None,
-              keyboard: bool = False) -> Reply:
+    def reply(
+        self,
+        text: str,
+        buttons: tuple[Button, ...] = (),
+        speak: str | None = None,
+        keyboard: bool = False,
+    ) -> Reply:
         kb_rows = self.engine.keyboard(self.kb, self.voice) if keyboard else None
         return Reply(text=text, buttons=buttons, speak=speak, keyboard=kb_rows)
 
@@ -262,8 +267,10 @@ class _Turn:
         self.engine.store.set_voice(self.inc.user_id, on)
         self.voice = on
         if on:
-            text = ("Đã bật giọng đọc. Từ giờ, sau mỗi câu trả lời tôi gửi thêm một tin nhắn "
-                    "thoại. Gõ /voice off để tắt.")
+            text = (
+                "Đã bật giọng đọc. Từ giờ, sau mỗi câu trả lời tôi gửi thêm một tin nhắn "
+                "thoại. Gõ /voice off để tắt."
+            )
             return [self.reply(text, speak="Đã bật giọng đọc.", keyboard=True)]
         return [self.reply("Đã tắt giọng đọc. Gõ /voice on để bật lại.", keyboard=True)]
 
@@ -277,8 +284,10 @@ class _Turn:
         self.engine.store.forget(self.inc.user_id)
         self.forgotten = True
         self.voice = False
-        text = ("Tôi đã xóa mọi thông tin trợ lý lưu về bạn: cài đặt giọng đọc và các bước "
-                "đang làm dở. Bạn vẫn có thể tiếp tục hỏi bất cứ lúc nào.")
+        text = (
+            "Tôi đã xóa mọi thông tin trợ lý lưu về bạn: cài đặt giọng đọc và các bước "
+            "đang làm dở. Bạn vẫn có thể tiếp tục hỏi bất cứ lúc nào."
+        )
         return [self.reply(text, keyboard=True)]
 
     # -- menus ------------------------------------------------------------------------------
@@ -322,10 +331,16 @@ class _Turn:
         if 1 <= number <= len(options) and options[number - 1]:
             return self.on_payload(options[number - 1])
         if options:
-            return [self.reply(f"Không có lựa chọn số {number}. Bạn hãy gõ một số từ 1 đến "
-                               f"{len(options)}, hoặc gõ /menu.")]
-        return [self.reply("Bạn hãy gõ /menu để xem các chủ đề, rồi gõ số của chủ đề muốn xem."),
-                self.menu()]
+            return [
+                self.reply(
+                    f"Không có lựa chọn số {number}. Bạn hãy gõ một số từ 1 đến "
+                    f"{len(options)}, hoặc gõ /menu."
+                )
+            ]
+        return [
+            self.reply("Bạn hãy gõ /menu để xem các chủ đề, rồi gõ số của chủ đề muốn xem."),
+            self.menu(),
+        ]
 
     # -- payloads (buttons) -----------------------------------------------------------------
 
@@ -334,8 +349,10 @@ class _Turn:
         if kind == "faq":
             entry = self.kb.entry(value)
             if entry is None:
-                return [self.reply("Chủ đề này đã được thay đổi hoặc gỡ bỏ. "
-                                   "Bạn xem danh mục mới nhé:"), self.menu()]
+                return [
+                    self.reply("Chủ đề này đã được thay đổi hoặc gỡ bỏ. Bạn xem danh mục mới nhé:"),
+                    self.menu(),
+                ]
             return self.answer_entry(entry)
         if kind == "cat":
             return self.category(value)
@@ -356,8 +373,10 @@ class _Turn:
             replies = handler(self.inc, value)
             if replies is not None:
                 return replies
-        return [self.reply("Nút này đã cũ và không còn dùng được. Bạn xem danh mục mới nhé:"),
-                self.menu()]
+        return [
+            self.reply("Nút này đã cũ và không còn dùng được. Bạn xem danh mục mới nhé:"),
+            self.menu(),
+        ]
 
     # -- the entitlement checker ------------------------------------------------------------
 
@@ -387,17 +406,23 @@ class _Turn:
 
     def on_media(self, media: MediaKind) -> list[Reply]:
         if media in (MediaKind.VOICE, MediaKind.AUDIO):
-            text = ("Xin lỗi, tôi chưa nghe được tin nhắn thoại. Bạn vui lòng gõ câu hỏi. "
-                    "Bạn cũng có thể bấm biểu tượng micro trên bàn phím điện thoại để nói, "
-                    "điện thoại sẽ tự chuyển lời nói thành chữ.")
+            text = (
+                "Xin lỗi, tôi chưa nghe được tin nhắn thoại. Bạn vui lòng gõ câu hỏi. "
+                "Bạn cũng có thể bấm biểu tượng micro trên bàn phím điện thoại để nói, "
+                "điện thoại sẽ tự chuyển lời nói thành chữ."
+            )
             return [self.reply(text, speak=text)]
         if media == MediaKind.DOCUMENT:
             for handler in self.engine.extra_words:
                 replies = handler(self.inc, "")
                 if replies is not None:
                     return replies
-        return [self.reply("Tôi chỉ đọc được tin nhắn chữ. Bạn hãy gõ câu hỏi, "
-                           "hoặc gõ /menu để xem các chủ đề.")]
+        return [
+            self.reply(
+                "Tôi chỉ đọc được tin nhắn chữ. Bạn hãy gõ câu hỏi, "
+                "hoặc gõ /menu để xem các chủ đề."
+            )
+        ]
 
     # -- questions --------------------------------------------------------------------------
 
@@ -428,21 +453,33 @@ class _Turn:
         return [self.reply(text, buttons, speak=f"{entry.title}. {speak}", keyboard=keyboard)]
 
     def suggest(self, decision: Decision) -> Reply:
-        items = [(self.kb.entries[c.id].title, f"faq:{c.id}") for c in decision.candidates
-                 if c.id in self.kb.entries and c.score >= self.matcher.thresholds.suggest]
+        items = [
+            (self.kb.entries[c.id].title, f"faq:{c.id}")
+            for c in decision.candidates
+            if c.id in self.kb.entries and c.score >= self.matcher.thresholds.suggest
+        ]
         items = items[: self.matcher.thresholds.max_suggestions]
         items.append(("Không có chủ đề tôi cần", "contact:"))
         buttons = number_buttons(items)
-        text = ("Tôi chưa chắc bạn hỏi về điều nào. Bạn chọn một chủ đề "
-                "(gõ số hoặc bấm nút):\n" + numbered(buttons))
+        text = (
+            "Tôi chưa chắc bạn hỏi về điều nào. Bạn chọn một chủ đề "
+            "(gõ số hoặc bấm nút):\n" + numbered(buttons)
+        )
         return self.reply(text, buttons)
 
     def decline(self, long_text: bool) -> Reply:
         buttons = number_buttons([(LABEL_MENU, "menu:"), (LABEL_CONTACT, "contact:")])
-        tip = ("Câu hỏi khá dài; bạn thử hỏi ngắn gọn, mỗi lần một ý. " if long_text else
-               "Bạn có thể hỏi lại bằng cách khác, ví dụ: \"trợ cấp cho người khuyết tật nặng\". ")
-        text = ("Xin lỗi, tôi chưa có thông tin về câu hỏi này. " + tip +
-                "Bạn cũng có thể:\n" + numbered(buttons))
+        tip = (
+            "Câu hỏi khá dài; bạn thử hỏi ngắn gọn, mỗi lần một ý. "
+            if long_text
+            else 'Bạn có thể hỏi lại bằng cách khác, ví dụ: "trợ cấp cho người khuyết tật nặng". '
+        )
+        text = (
+            "Xin lỗi, tôi chưa có thông tin về câu hỏi này. "
+            + tip
+            + "Bạn cũng có thể:\n"
+            + numbered(buttons)
+        )
         return self.reply(text, buttons)
 
 

@@ -171,7 +171,12 @@ def load_knowledge(folder: Path) -> LoadResult:
         for entry in _load_faq_file(path, col, categories):
             other = entries.get(entry.id)
             if other is not None:
-                col.add(entry.path, entry.line, entry.id, f"duplicate id, also at {other.path}:{other.line}")
+                col.add(
+                    entry.path,
+                    entry.line,
+                    entry.id,
+                    f"duplicate id, also at {other.path}:{other.line}",
+                )
                 continue
             entries[entry.id] = entry
     _check_related(entries, col)
@@ -265,7 +270,9 @@ def _load_faq_file(
     if data is None:
         return []
     if not isinstance(data, LineList):
-        col.add(shown, getattr(data, "line", 1), "", "the file must be a list of entries (- id: ...)")
+        col.add(
+            shown, getattr(data, "line", 1), "", "the file must be a list of entries (- id: ...)"
+        )
         return []
     result = []
     for i, item in enumerate(data):
@@ -301,13 +308,19 @@ def _parse_entry(
             where = item.line_of(key) if key in item else line
             col.add(shown, where, eid, f"required field '{key}' is missing or empty")
     if eid and not _ID_RE.match(eid):
-        bad("id", f"id '{eid}' must be lower-case ASCII words joined by '-' (e.g. tro-cap-hang-thang)")
+        bad(
+            "id",
+            f"id '{eid}' must be lower-case ASCII words joined by '-' (e.g. tro-cap-hang-thang)",
+        )
     category = _text(item.get("category"))
     if category and category not in cats:
         bad("category", f"unknown category '{category}' (see knowledge/categories.yaml)")
     questions = _string_list(item, "questions", shown, eid, col)
     if "questions" in item and 0 < len(questions) < MIN_QUESTIONS:
-        bad("questions", f"only {len(questions)} questions; write at least {MIN_QUESTIONS} ways to ask")
+        bad(
+            "questions",
+            f"only {len(questions)} questions; write at least {MIN_QUESTIONS} ways to ask",
+        )
     keywords = _string_list(item, "keywords", shown, eid, col)
     related = _string_list(item, "related", shown, eid, col)
     answer = item.get("answer")
@@ -316,7 +329,10 @@ def _parse_entry(
         answer = None
     elif isinstance(answer, str):
         if len(answer) > TELEGRAM_LIMIT:
-            bad("answer", f"the answer has {len(answer)} characters; Telegram allows {TELEGRAM_LIMIT}")
+            bad(
+                "answer",
+                f"the answer has {len(answer)} characters; Telegram allows {TELEGRAM_LIMIT}",
+            )
         elif len(answer) > ANSWER_SOFT_LIMIT:
             col.warn(shown, item.line_of("answer"), eid, f"long answer ({len(answer)} characters)")
     voice = item.get("voice")
@@ -326,7 +342,9 @@ def _parse_entry(
     sources = _sources(item, shown, eid, col)
     reviewed = _date(item.get("reviewed"))
     if "reviewed" in item and item.get("reviewed") and reviewed is None:
-        bad("reviewed", f"'{item.get('reviewed')}' is not a date; write YYYY-MM-DD, e.g. 2026-11-29")
+        bad(
+            "reviewed", f"'{item.get('reviewed')}' is not a date; write YYYY-MM-DD, e.g. 2026-11-29"
+        )
     if len(col.problems) > before or not eid:
         return None
     return Entry(
@@ -374,7 +392,12 @@ def _sources(item: LineDict, shown: str, eid: str, col: _Collector) -> list[Sour
     for i, src in enumerate(value):
         where = value.line_of(i) if isinstance(value, LineList) else item.line_of("sources")
         if not isinstance(src, dict) or not _text(src.get("title")) or not _text(src.get("ref")):
-            col.add(shown, where, eid, f"source {i + 1} needs a 'title' (document) and a 'ref' (article)")
+            col.add(
+                shown,
+                where,
+                eid,
+                f"source {i + 1} needs a 'title' (document) and a 'ref' (article)",
+            )
             continue
         result.append(Source(_text(src["title"]), _text(src["ref"])))
     return result

@@ -27,6 +27,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.core.knowledge import KnowledgeBase
+from bot.core.text import accented_words, fold
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,19 @@ class Decision:
     candidates: tuple[Candidate, ...]
 
 
+IDF_MODE = "bm25"
+
+
+def _idf(n: int, df: int) -> float:
+    if IDF_MODE == "bm25":
+        return max(math.log((n - df + 0.5) / (df + 0.5) + 1.0), 0.05)
+    return math.log(1 + n / df)
+
+
 def _features(tokens: list[str]) -> set[str]:
     feats = set(tokens)
-    feats.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    # Unordered pairs: "làm việc" and "việc làm" are the same subject to a user.
+    feats.update(f"{a} {b}" if a <= b else f"{b} {a}" for a, b in zip(tokens, tokens[1:], strict=False))
     return feats
 
 
@@ -63,13 +74,17 @@ class _Variant:
     entry: int
     text: str
     feats: frozenset[str]
-    weight: float
+    norm: float
 
 
 class Matcher:
     """An index over one KnowledgeBase, built once at load time."""
 
     PREFILTER = 12
+    ANSWER_WEIGHT = 0.3
+    W_COS = 0.45
+    W_COV = 0.40
+    W_FUZZY = 0.15
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
@@ -77,6 +92,7 @@ class Matcher:
         self._ids: list[str] = list(kb.entries)
         norm = kb.normalizer.tokens
         entry_feats: list[set[str]] = []
+        answer_feats: list[set[str]] = []
         raw_variants: list[tuple[int, list[str]]] = []
         for index, entry in enumerate(kb.entries.values()):
             texts = [*entry.questions, entry.title]
@@ -91,22 +107,35 @@ class Matcher:
             for keyword in entry.keywords:
                 union |= _features(norm(keyword))
             entry_feats.append(union)
+            body = _features(norm(f"{entry.answer_template} {entry.voice_template or ''}"))
+            answer_feats.append(body - union)
         n = max(len(entry_feats), 1)
         df: dict[str, int] = defaultdict(int)
-        for feats in entry_feats:
-            for f in feats:
+        for feats, body in zip(entry_feats, answer_feats, strict=True):
+            for f in feats | body:
                 df[f] += 1
-        self._idf = {f: math.log(1 + n / d) for f, d in df.items()}
-        self._unknown_idf = math.log(1 + n)
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for index, feats in enumerate(entry_feats):
+        self._idf = {f: _idf(n, d) for f, d in df.items()}
+        self._unknown_idf = _idf(n, 1)
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for index, (feats, body) in enumerate(zip(entry_feats, answer_feats, strict=True)):
             for f in feats:
-                self._postings[f].append(index)
+                self._postings[f].append((index, 1.0))
+            for f in body:
+                self._postings[f].append((index, self.ANSWER_WEIGHT))
         self._entry_variants: list[list[_Variant]] = [[] for _ in self._ids]
         for index, tokens in raw_variants:
             feats = frozenset(_features(tokens))
-            weight = sum(self._idf[f] for f in feats)
-            self._entry_variants[index].append(_Variant(index, " ".join(tokens), feats, weight))
+            norm = math.sqrt(sum(self._idf[f] ** 4 for f in feats))
+            self._entry_variants[index].append(_Variant(index, " ".join(tokens), feats, norm))
+        accented: set[str] = set()
+        for entry in kb.entries.values():
+            for text in (*entry.questions, entry.title, *entry.keywords, entry.answer_template):
+                accented |= accented_words(text)
+            accented |= accented_words(entry.voice_template or "")
+        for group in kb.synonyms:
+            for word in group:
+                accented |= accented_words(word)
+        self._accented = frozenset(accented)
         self._vocab = sorted({w for f in df if " " not in f for w in [f]})
 
     # -- public -----------------------------------------------------------------------------
@@ -116,7 +145,9 @@ class Matcher:
         t = self.thresholds
         top = ranked[:3]
         if not ranked or ranked[0].score < t.suggest:
-            return Decision(question, "decline", None, ranked[0].score if ranked else 0.0, tuple(top))
+            return Decision(
+                question, "decline", None, ranked[0].score if ranked else 0.0, tuple(top)
+            )
         best = ranked[0]
         runner = ranked[1].score if len(ranked) > 1 else 0.0
         if best.score >= t.answer and best.score - runner >= t.margin:
@@ -127,48 +158,75 @@ class Matcher:
         return Decision(question, "suggest", None, best.score, tuple(top))
 
     def rank(self, question: str) -> list[Candidate]:
-        tokens = self._correct(self.kb.normalizer.tokens(question))
+        return [c for c, _ in self.explain(question)]
+
+    def explain(self, question: str) -> list[tuple[Candidate, dict[str, float]]]:
+        """Ranked candidates with the parts of their score (for tuning and the benchmark)."""
+        tokens = self.prepare(question)
         if not tokens:
             return []
         qfeats = _features(tokens)
-        qweights = {f: self._idf.get(f, self._unknown_idf) for f in qfeats}
-        # Word pairs the base has never seen are not evidence either way: weigh the words.
-        qtotal = sum(w for f, w in qweights.items() if " " not in f or f in self._idf)
-        if qtotal <= 0:
+        # Word pairs the base has never seen are no evidence either way; unknown words are.
+        qw = {
+            f: self._idf.get(f, self._unknown_idf) ** 2
+            for f in qfeats
+            if " " not in f or f in self._idf
+        }
+        qnorm2 = sum(qw.values())
+        if qnorm2 <= 0:
             return []
         coverage: dict[int, float] = defaultdict(float)
-        for f, w in qweights.items():
-            for index in self._postings.get(f, ()):
-                coverage[index] += w
+        for f, w in qw.items():
+            for index, factor in self._postings.get(f, ()):
+                coverage[index] += w * factor
         if not coverage:
             return []
         pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[: self.PREFILTER]
         qtext = " ".join(tokens)
-        scored = []
+        qlen = math.sqrt(qnorm2)
+        out = []
         for index in pool:
-            entry_cov = min(coverage[index] / qtotal, 1.0)
-            best = 0.0
+            cov = min(coverage[index] / qnorm2, 1.0)
+            best_cos = 0.0
+            best_fuzzy = 0.0
             for v in self._entry_variants[index]:
-                shared = sum(qweights[f] for f in v.feats & qfeats)
+                shared = sum(qw[f] for f in v.feats.intersection(qw))
                 if shared <= 0:
                     continue
-                cq = min(shared / qtotal, 1.0)
-                cv = shared / v.weight if v.weight else 0.0
-                overlap = 2 * cq * cv / (cq + cv)
-                fuzzy = fuzz.token_set_ratio(qtext, v.text) / 100.0
-                best = max(best, 0.55 * overlap + 0.25 * fuzzy + 0.20 * cq)
-            score = 100.0 * (0.75 * best + 0.25 * entry_cov) * min(1.0, entry_cov / 0.5)
-            scored.append(Candidate(self._ids[index], round(score, 1)))
-        scored.sort(key=lambda c: c.score, reverse=True)
-        return scored
+                cos = shared / (qlen * v.norm)
+                if cos > best_cos:
+                    best_cos = cos
+                best_fuzzy = max(best_fuzzy, fuzz.token_sort_ratio(qtext, v.text) / 100.0)
+            parts = {"cos": best_cos, "cov": cov, "fuzzy": best_fuzzy}
+            score = 100.0 * (
+                self.W_COS * best_cos + self.W_COV * cov + self.W_FUZZY * best_fuzzy
+            )
+            out.append((Candidate(self._ids[index], round(score, 1)), parts))
+        out.sort(key=lambda item: item[0].score, reverse=True)
+        return out
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def prepare(self, question: str) -> list[str]:
+        """Normalised tokens, with accent clashes marked unknown and typos corrected.
+
+        Folding accents merges different words ("Đà Nẵng" and "nặng" both give "nang"). When the
+        user typed accents and the accented word is not one the base uses, while its folded
+        form is, the word is a different word: it is marked unknown instead of matching.
+        """
+        tokens = self.kb.normalizer.tokens(question)
+        typed = accented_words(question)
+        known = {fold(w) for w in typed if w in self._accented}
+        clashes = {fold(w) for w in typed if w not in self._accented} - known
+        if clashes:
+            tokens = [f"~{t}" if t in clashes else t for t in tokens]
+        return self._correct(tokens)
 
     def _correct(self, tokens: list[str]) -> list[str]:
         """Replace unknown words by the closest known word (one or two edits away)."""
         out = []
         for token in tokens:
-            if token in self._idf or len(token) < 4 or token.isdigit():
+            if token in self._idf or len(token) < 4 or token.isdigit() or token[0] == "~":
                 out.append(token)
                 continue
             match = process.extractOne(

@@ -7,10 +7,10 @@ An adapter turns what a user did (typed text, pressed a button, sent a sticker) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class MediaKind(str, Enum):
+class MediaKind(StrEnum):
     """What a non-text message held."""
 
     VOICE = "voice"

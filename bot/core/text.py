@@ -147,3 +147,9 @@ def _trim_edges(words: list[str]) -> list[str]:
                 words = words[len(parts) :]
                 changed = True
     return words
+
+
+def accented_words(text: str) -> set[str]:
+    """The lower-case words of `text` that carry Vietnamese diacritics (or đ)."""
+    words = _clean(unicodedata.normalize("NFC", text or "").lower()).split()
+    return {w for w in words if fold(w) != w}

@@ -78,7 +78,8 @@ class SqliteStore:
         with self.transaction() as db:
             db.executescript(_SCHEMA)
             db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
+                (str(SCHEMA_VERSION),),
             )
 
     @contextmanager
