@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,17 @@ from bot.storage.sqlite import SqliteStore
 log = logging.getLogger(__name__)
 
 LAST_GOOD = "last-good-knowledge"
+# Feature packages that plug into the engine, the channels and the CLI. Each may define
+# `install(app)` (register commands, payload handlers, background jobs) and
+# `register_cli(subparsers) -> dict[name, handler(args, settings) -> int]`.
+FEATURES = ("bot.staff", "bot.outreach")
+
+
+def feature_modules() -> list[Any]:
+    import importlib
+    import importlib.util
+
+    return [importlib.import_module(n) for n in FEATURES if importlib.util.find_spec(n)]
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -82,6 +93,11 @@ class App:
     engine: Engine
     load_result: LoadResult
     _speech: Any = None
+    # Long-running jobs a channel starts once it runs: async callables taking the `Channel`
+    # (see bot.adapters.channel). Used e.g. for the broadcast queue and knowledge reloads.
+    background: list[Any] = field(default_factory=list)
+    # Shutdown hooks (called by close()).
+    closers: list[Any] = field(default_factory=list)
 
     def speech(self) -> Any:
         """The SpeechService, built on first use (imports PyAV and eSpeak NG)."""
@@ -90,6 +106,11 @@ class App:
         return self._speech
 
     def close(self) -> None:
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:  # closing must go on
+                log.exception("shutdown hook failed")
         self.store.close()
 
 
@@ -115,4 +136,9 @@ def build_app(settings: Settings) -> App:
     store = SqliteStore(settings.data_dir / "bot.sqlite3")
     holder = KnowledgeHolder(kb, matcher_factory(settings))
     engine = Engine(holder, store, default_region=settings.default_region)
-    return App(settings, store, holder, engine, result)
+    app = App(settings, store, holder, engine, result)
+    for module in feature_modules():
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app)
+    return app

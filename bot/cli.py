@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     speak.add_argument("text")
     speak.add_argument("-o", "--output", required=True, help="output .ogg file")
     sub.add_parser("prebuild-voice", help="synthesise every answer into the voice cache")
+    from bot.app import feature_modules
+
+    for module in feature_modules():
+        register = getattr(module, "register_cli", None)
+        if register is not None:
+            _COMMANDS.update(register(sub))
     return p
 
 

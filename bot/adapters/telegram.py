@@ -38,6 +38,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.adapters.channel import RecipientBlocked
 from bot.core.dialogue import COMMANDS
 from bot.core.formatting import split_text
 from bot.core.messages import Incoming, MediaKind, Reply
@@ -60,7 +61,7 @@ def build_application(app: Any) -> Application:
     if settings.telegram_api_url:
         root = settings.telegram_api_url
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-    application = builder.build()
+    application = builder.post_stop(stop_background).build()
     application.bot_data["app"] = app
     application.add_handler(CallbackQueryHandler(_on_callback))
     application.add_handler(
@@ -72,6 +73,37 @@ def build_application(app: Any) -> Application:
 
 async def _post_init(application: Application) -> None:
     await register_commands(application)
+    start_background(application)
+
+
+def start_background(application: Application) -> None:
+    """Start the app's background jobs (broadcast queue, reload watcher) on this loop."""
+    app = application.bot_data["app"]
+    channel = TelegramChannel(application.bot, app)
+    tasks = application.bot_data.setdefault("background_tasks", [])
+    for job in app.background:
+        tasks.append(asyncio.get_running_loop().create_task(job(channel)))
+
+
+async def stop_background(application: Application) -> None:
+    tasks = application.bot_data.pop("background_tasks", [])
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class TelegramChannel:
+    """`bot.adapters.channel.Channel` over the Bot API."""
+
+    def __init__(self, bot: Any, app: Any) -> None:
+        self.bot = bot
+        self.app = app
+
+    async def send(self, chat_id: int, reply: Reply) -> list[int]:
+        try:
+            return await send_replies(self.bot, self.app, chat_id, [reply])
+        except Forbidden as exc:
+            raise RecipientBlocked(str(exc)) from exc
 
 
 async def register_commands(application: Application) -> None:
@@ -192,8 +224,15 @@ def _keyboard_markup(reply: Reply) -> ReplyKeyboardMarkup | None:
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 
 
-async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -> None:
+async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -> list[int]:
+    """Send replies in order; returns the message ids sent (text chunks, then voice).
+
+    A reply whose `meta` has "on_sent" gets it called with the ids of its own messages (e.g.
+    to remember which staff-chat message belongs to which ticket).
+    """
+    all_ids: list[int] = []
     for reply in replies:
+        ids: list[int] = []
         target = reply.chat_id if reply.chat_id is not None else chat_id
         chunks = split_text(reply.text) or ["…"]
         inline = _inline_markup(reply)
@@ -205,12 +244,19 @@ async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -
                 markup = inline or keyboard
             elif i == 0 and inline is not None and keyboard is not None:
                 markup = keyboard
-            await bot.send_message(target, chunk, reply_markup=markup)
+            sent = await bot.send_message(target, chunk, reply_markup=markup)
+            ids.append(sent.message_id)
         if reply.attachment is not None:
             name, data = reply.attachment
-            await bot.send_document(target, document=data, filename=name)
+            sent = await bot.send_document(target, document=data, filename=name)
+            ids.append(sent.message_id)
         if reply.speak:
             await send_voice(bot, app, target, reply.speak)
+        on_sent = reply.meta.get("on_sent")
+        if on_sent is not None:
+            on_sent(ids)
+        all_ids.extend(ids)
+    return all_ids
 
 
 async def send_voice(bot: Any, app: Any, chat_id: int, text: str) -> None:

@@ -116,6 +116,10 @@ class Engine:
         self.extra_commands: dict[str, Callable[[Incoming, str], list[Reply] | None]] = {}
         self.extra_payloads: dict[str, Callable[[Incoming, str], list[Reply] | None]] = {}
         self.extra_words: list[Callable[[Incoming, str], list[Reply] | None]] = []
+        # Hook points for features (staff tools, hand-off): name -> callable.
+        #   "contact": (incoming) -> list[Reply] | None, appended after the contact info;
+        #   "decline": (incoming, question) -> list[Reply] | None, appended after a decline.
+        self.hooks: dict[str, Callable[..., list[Reply] | None]] = {}
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -171,6 +175,13 @@ class _Turn:
         if text.startswith("/"):
             self.state.pop("checker", None)
             return self.on_command(text)
+        if inc.chat_id != inc.user_id:
+            # A group (e.g. the staff chat): only commands and features' own words, no answers.
+            for handler in self.engine.extra_words:
+                replies = handler(inc, text)
+                if replies is not None:
+                    return replies
+            return []
         if "checker" in self.state:
             label = self.on_label(text)
             if label is not None:
@@ -277,8 +288,14 @@ class _Turn:
     def contact(self) -> list[Reply]:
         entry = self.kb.entry(CONTACT_ENTRY)
         if entry is not None:
-            return self.answer_entry(entry)
-        return [self.reply("Bạn hãy liên hệ UBND xã/phường nơi cư trú để được hỗ trợ trực tiếp.")]
+            replies = self.answer_entry(entry)
+        else:
+            replies = [self.reply("Bạn hãy liên hệ UBND xã/phường nơi cư trú để được hỗ trợ.")]
+        return replies + (self.hook("contact", self.inc) or [])
+
+    def hook(self, name: str, *args: Any) -> list[Reply] | None:
+        handler = self.engine.hooks.get(name)
+        return handler(*args) if handler is not None else None
 
     def forget(self) -> list[Reply]:
         self.engine.store.forget(self.inc.user_id)
@@ -439,7 +456,7 @@ class _Turn:
             return self.answer_entry(self.kb.entries[decision.id])
         if decision.decision == "suggest":
             return [self.suggest(decision)]
-        return [self.decline(long_text)]
+        return [self.decline(long_text)] + (self.hook("decline", self.inc, text) or [])
 
     def answer_entry(self, entry: Entry, keyboard: bool = False) -> list[Reply]:
         answer = self.kb.answer(entry, self.today)
