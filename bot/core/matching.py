@@ -32,8 +32,8 @@ from bot.core.text import accented_words, fold
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 62.0
-    suggest: float = 42.0
+    answer: float = 54.0
+    suggest: float = 44.0
     margin: float = 6.0
     max_suggestions: int = 3
 
@@ -62,6 +62,11 @@ def _idf(n: int, df: int) -> float:
     return math.log(1 + n / df)
 
 
+def _stretch(ratio: float) -> float:
+    """rapidfuzz ratios of unrelated Vietnamese sentences sit near 40-60: keep what is above."""
+    return max(0.0, (ratio / 100.0 - 0.4) / 0.6)
+
+
 def _features(tokens: list[str]) -> set[str]:
     feats = set(tokens)
     # Unordered pairs: "làm việc" and "việc làm" are the same subject to a user.
@@ -74,7 +79,6 @@ class _Variant:
     entry: int
     text: str
     feats: frozenset[str]
-    norm: float
 
 
 class Matcher:
@@ -82,9 +86,9 @@ class Matcher:
 
     PREFILTER = 12
     ANSWER_WEIGHT = 0.3
-    W_COS = 0.45
-    W_COV = 0.40
-    W_FUZZY = 0.15
+    W_COV = 0.4
+    W_SORT = 0.4
+    W_SET = 0.2
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
@@ -125,8 +129,7 @@ class Matcher:
         self._entry_variants: list[list[_Variant]] = [[] for _ in self._ids]
         for index, tokens in raw_variants:
             feats = frozenset(_features(tokens))
-            norm = math.sqrt(sum(self._idf[f] ** 4 for f in feats))
-            self._entry_variants[index].append(_Variant(index, " ".join(tokens), feats, norm))
+            self._entry_variants[index].append(_Variant(index, " ".join(tokens), feats))
         accented: set[str] = set()
         for entry in kb.entries.values():
             for text in (*entry.questions, entry.title, *entry.keywords, entry.answer_template):
@@ -168,12 +171,12 @@ class Matcher:
         qfeats = _features(tokens)
         # Word pairs the base has never seen are no evidence either way; unknown words are.
         qw = {
-            f: self._idf.get(f, self._unknown_idf) ** 2
+            f: self._idf.get(f, self._unknown_idf)
             for f in qfeats
             if " " not in f or f in self._idf
         }
-        qnorm2 = sum(qw.values())
-        if qnorm2 <= 0:
+        qtotal = sum(qw.values())
+        if qtotal <= 0:
             return []
         coverage: dict[int, float] = defaultdict(float)
         for f, w in qw.items():
@@ -182,30 +185,22 @@ class Matcher:
         if not coverage:
             return []
         pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[: self.PREFILTER]
-        qtext = " ".join(tokens)
-        qlen = math.sqrt(qnorm2)
+        qtext = " ".join(t.lstrip("~") for t in tokens)
         out = []
         for index in pool:
-            cov = min(coverage[index] / qnorm2, 1.0)
-            best_cos = 0.0
-            best_fuzzy = 0.0
+            cov = min(coverage[index] / qtotal, 1.0)
+            best_sort = 0.0
+            best_set = 0.0
             for v in self._entry_variants[index]:
-                shared = sum(qw[f] for f in v.feats.intersection(qw))
-                if shared <= 0:
-                    continue
-                cos = shared / (qlen * v.norm)
-                if cos > best_cos:
-                    best_cos = cos
-                best_fuzzy = max(best_fuzzy, fuzz.token_sort_ratio(qtext, v.text) / 100.0)
-            parts = {"cos": best_cos, "cov": cov, "fuzzy": best_fuzzy}
+                best_sort = max(best_sort, fuzz.token_sort_ratio(qtext, v.text))
+                best_set = max(best_set, fuzz.token_set_ratio(qtext, v.text))
+            parts = {"cov": cov, "sort": _stretch(best_sort), "set": _stretch(best_set)}
             score = 100.0 * (
-                self.W_COS * best_cos + self.W_COV * cov + self.W_FUZZY * best_fuzzy
+                self.W_COV * parts["cov"] + self.W_SORT * parts["sort"] + self.W_SET * parts["set"]
             )
             out.append((Candidate(self._ids[index], round(score, 1)), parts))
         out.sort(key=lambda item: item[0].score, reverse=True)
         return out
-
-    # -- helpers ----------------------------------------------------------------------------
 
     def prepare(self, question: str) -> list[str]:
         """Normalised tokens, with accent clashes marked unknown and typos corrected.
