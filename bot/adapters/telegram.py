@@ -2,6 +2,8 @@
 
 Every message (commands included: the core parses them) becomes an `Incoming`; every pressed
 inline button becomes an `Incoming` with its payload, and the callback query is always answered.
+Updates are handled concurrently, but one user's updates are handled one after the other, so
+their replies arrive in order and the engine never sees two updates of one user at once.
 Replies are sent as plain text (no parse mode: no Markdown surprises), split under 4,096
 characters, with inline buttons (one per row, numbered like the text) or the reply keyboard.
 When a reply carries `speak`, a voice note follows the text: synthesised off the event loop,
@@ -14,7 +16,9 @@ become the base URLs (a self-hosted Bot API server, or the test stand-in).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import (
@@ -32,6 +36,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -40,29 +45,45 @@ from telegram.ext import (
 
 from bot.adapters.channel import RecipientBlocked
 from bot.core.dialogue import COMMANDS
-from bot.core.formatting import split_text
+from bot.core.formatting import TELEGRAM_LIMIT, split_text
 from bot.core.messages import Incoming, MediaKind, Reply
 
 log = logging.getLogger(__name__)
 
-ERROR_TEXT = "Xin lỗi, tôi vừa gặp sự cố khi xử lý tin nhắn này. Bạn vui lòng thử lại sau ít phút."
+ERROR_TEXT = "Xin lỗi, tôi vừa gặp sự cố khi xử lý tin nhắn này, bạn vui lòng thử lại sau ít phút."
+NO_VOICE_TEXT = "Xin lỗi, lúc này tôi chưa đọc to được câu trả lời, bạn vui lòng xem tin nhắn chữ."
+KEYBOARD_PLACEHOLDER = "Gõ câu hỏi, hoặc gõ số để chọn"
+VOICE_FILE_NAME = "tra-loi.ogg"
+_CALLBACK_DATA_BYTES = 64
+# Loggers that would print request URLs (which contain the token) at INFO or DEBUG.
+_URL_LOGGERS = ("httpx", "httpcore")
 
 
-def build_application(app: Any) -> Application:
-    """The PTB Application for `app` (bot.app.App), not started."""
+def build_application(app: Any, *, rate_limiter: BaseRateLimiter | None = None) -> Application:
+    """The PTB Application for `app` (bot.app.App), not started.
+
+    `rate_limiter` defaults to an `AIORateLimiter` with Telegram's flood limits (30 messages a
+    second overall, 20 a minute per group) that waits out `retry_after` up to three times.
+    """
+    for name in _URL_LOGGERS:  # the token is part of every request URL
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
     settings = app.settings
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
         .concurrent_updates(True)
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(_post_init)
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_stop(stop_background)
     )
     if settings.telegram_api_url:
         root = settings.telegram_api_url
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-    application = builder.post_stop(stop_background).build()
+    application = builder.build()
     application.bot_data["app"] = app
+    application.bot_data["turns"] = _UserTurns()
     application.add_handler(CallbackQueryHandler(_on_callback))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, _on_message)
@@ -71,7 +92,8 @@ def build_application(app: Any) -> Application:
     return application
 
 
-async def _post_init(application: Application) -> None:
+async def post_init(application: Application) -> None:
+    """What `run_polling` does once the bot is initialised: commands, then background jobs."""
     await register_commands(application)
     start_background(application)
 
@@ -86,6 +108,7 @@ def start_background(application: Application) -> None:
 
 
 async def stop_background(application: Application) -> None:
+    """Cancel the background jobs and wait for them to end."""
     tasks = application.bot_data.pop("background_tasks", [])
     for task in tasks:
         task.cancel()
@@ -103,15 +126,16 @@ class TelegramChannel:
         try:
             return await send_replies(self.bot, self.app, chat_id, [reply])
         except Forbidden as exc:
-            raise RecipientBlocked(str(exc)) from exc
+            raise RecipientBlocked(exc.__class__.__name__) from exc
 
 
 async def register_commands(application: Application) -> None:
+    """`setMyCommands` with the Vietnamese descriptions of the core's commands."""
     commands = [BotCommand(name, desc) for name, desc in COMMANDS]
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError as exc:
-        log.warning("setMyCommands failed: %s", exc)
+        log.warning("setMyCommands failed: %s", exc.__class__.__name__)
 
 
 def run_telegram(app: Any) -> int:
@@ -122,6 +146,30 @@ def run_telegram(app: Any) -> int:
 
 
 # -- updates in -----------------------------------------------------------------------------
+
+
+class _UserTurns:
+    """One lock per user, alive only while that user has updates in flight."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, user_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(user_id) or (asyncio.Lock(), 0)
+        self._locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user_id]
+            if users <= 1:
+                del self._locks[user_id]
+            else:
+                self._locks[user_id] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def _media_kind(message: Message) -> MediaKind | None:
@@ -149,12 +197,12 @@ async def _on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user = update.effective_user
     if message is None or user is None:
         return
+    app = context.bot_data["app"]
     media = _media_kind(message)
     file_name = None
     file_bytes = None
     if media == MediaKind.DOCUMENT and message.document is not None:
         file_name = message.document.file_name
-        app = context.bot_data["app"]
         if _is_admin(app, user.id) and (message.document.file_size or 0) <= 2_000_000:
             tg_file = await message.document.get_file()
             file_bytes = bytes(await tg_file.download_as_bytearray())
@@ -171,7 +219,7 @@ async def _on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         ),
         message_id=message.message_id,
     )
-    log.info("message received: kind=%s", media.value if media else "text")
+    log.debug("message received: kind=%s", media.value if media else "text")
     await _dispatch(context, incoming, message.chat_id)
 
 
@@ -190,7 +238,7 @@ async def _on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         payload=query.data or "",
         user_name=query.from_user.first_name or "",
     )
-    log.info("button pressed")
+    log.debug("button pressed")
     await _dispatch(context, incoming, chat_id)
 
 
@@ -200,11 +248,20 @@ def _is_admin(app: Any, user_id: int) -> bool:
 
 async def _dispatch(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming, chat_id: int) -> None:
     app = context.bot_data["app"]
-    replies = await asyncio.to_thread(app.engine.handle, incoming)
-    await send_replies(context.bot, app, chat_id, replies)
+    async with context.bot_data["turns"].turn(incoming.user_id):
+        replies = await asyncio.to_thread(app.engine.handle, incoming)
+        await send_replies(context.bot, app, chat_id, replies)
 
 
 # -- replies out ----------------------------------------------------------------------------
+
+
+def _callback_data(payload: str) -> str:
+    data = payload.encode("utf-8")
+    if len(data) <= _CALLBACK_DATA_BYTES:
+        return payload
+    log.warning("button payload longer than %d bytes was cut", _CALLBACK_DATA_BYTES)
+    return data[:_CALLBACK_DATA_BYTES].decode("utf-8", errors="ignore")
 
 
 def _inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -213,7 +270,7 @@ def _inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     rows = []
     for b in reply.buttons:
         label = f"{b.number}. {b.label}" if b.number else b.label
-        rows.append([InlineKeyboardButton(label[:64], callback_data=b.payload[:64])])
+        rows.append([InlineKeyboardButton(label, callback_data=_callback_data(b.payload))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -221,7 +278,48 @@ def _keyboard_markup(reply: Reply) -> ReplyKeyboardMarkup | None:
     if not reply.keyboard:
         return None
     rows = [[KeyboardButton(label) for label in row] for row in reply.keyboard]
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+    return ReplyKeyboardMarkup(
+        rows,
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=KEYBOARD_PLACEHOLDER,
+    )
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def message_chunks(text: str) -> list[str]:
+    """`text` split at paragraph boundaries into chunks Telegram accepts.
+
+    Telegram counts UTF-16 code units (an emoji counts twice), so the limit shrinks until
+    every chunk fits.
+    """
+    limit = TELEGRAM_LIMIT
+    while True:
+        chunks = split_text(text, limit) or ["…"]
+        if limit <= TELEGRAM_LIMIT // 2 or all(_utf16_len(c) <= TELEGRAM_LIMIT for c in chunks):
+            return chunks
+        limit = max(TELEGRAM_LIMIT // 2, limit - 512)
+
+
+def _chunks_and_markups(reply: Reply) -> list[tuple[str, Any]]:
+    """Each text chunk with its markup: inline buttons on the last chunk, the reply keyboard on
+    the first (a message carries one markup only, so a one-chunk reply with both is cut before
+    its last paragraph, the numbered choices)."""
+    chunks = message_chunks(reply.text)
+    inline = _inline_markup(reply)
+    keyboard = _keyboard_markup(reply)
+    if inline is not None and keyboard is not None and len(chunks) == 1:
+        head, sep, tail = chunks[0].rpartition("\n\n")
+        if sep and head.strip() and tail.strip():
+            chunks = [head, tail]
+    markups: list[Any] = [None] * len(chunks)
+    markups[-1] = inline or keyboard
+    if inline is not None and keyboard is not None and len(chunks) > 1:
+        markups[0] = keyboard
+    return list(zip(chunks, markups, strict=True))
 
 
 async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -> list[int]:
@@ -234,16 +332,7 @@ async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -
     for reply in replies:
         ids: list[int] = []
         target = reply.chat_id if reply.chat_id is not None else chat_id
-        chunks = split_text(reply.text) or ["…"]
-        inline = _inline_markup(reply)
-        keyboard = _keyboard_markup(reply)
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            markup: Any = None
-            if last:
-                markup = inline or keyboard
-            elif i == 0 and inline is not None and keyboard is not None:
-                markup = keyboard
+        for chunk, markup in _chunks_and_markups(reply):
             sent = await bot.send_message(target, chunk, reply_markup=markup)
             ids.append(sent.message_id)
         if reply.attachment is not None:
@@ -251,7 +340,7 @@ async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -
             sent = await bot.send_document(target, document=data, filename=name)
             ids.append(sent.message_id)
         if reply.speak:
-            await send_voice(bot, app, target, reply.speak)
+            ids.append(await send_voice(bot, app, target, reply.speak))
         on_sent = reply.meta.get("on_sent")
         if on_sent is not None:
             on_sent(ids)
@@ -259,38 +348,56 @@ async def send_replies(bot: Any, app: Any, chat_id: int, replies: list[Reply]) -
     return all_ids
 
 
-async def send_voice(bot: Any, app: Any, chat_id: int, text: str) -> None:
-    """Send `text` as a voice note: cached file_id if Telegram has it, else upload and remember."""
-    try:
+async def send_voice(bot: Any, app: Any, chat_id: int, text: str) -> int:
+    """Send `text` as a voice note: the cached file_id if Telegram has it, else upload it and
+    remember the file_id. When no engine can speak, says so in one sentence.
+
+    Returns the id of the message sent."""
+    with contextlib.suppress(TelegramError):
         await bot.send_chat_action(chat_id, ChatAction.RECORD_VOICE)
-    except TelegramError:
-        pass
     speech = app.speech()
-    note = await asyncio.to_thread(speech.prepare, text)
+    try:
+        note = await asyncio.to_thread(speech.prepare, text)
+    except Exception as exc:  # no engine could speak: the text is already there
+        log.warning("no voice note (%s)", exc.__class__.__name__)
+        sent = await bot.send_message(chat_id, NO_VOICE_TEXT)
+        return sent.message_id
     if note.file_id:
         try:
-            await bot.send_voice(chat_id, voice=note.file_id)
-            return
-        except Forbidden:
-            raise
-        except BadRequest as exc:
+            message = await bot.send_voice(chat_id, voice=note.file_id)
+            log.info("voice note re-sent by file_id (engine=%s)", note.engine)
+            return message.message_id
+        except BadRequest as exc:  # Forbidden is not a BadRequest: it propagates
             log.warning("cached voice file_id refused (%s); uploading again", exc.message)
-    with open(note.path, "rb") as audio:
-        message = await bot.send_voice(chat_id, voice=audio, filename="tra-loi.ogg")
+    audio = await asyncio.to_thread(note.path.read_bytes)
+    message = await bot.send_voice(
+        chat_id, voice=audio, filename=VOICE_FILE_NAME, duration=_duration(audio)
+    )
     if message.voice is not None:
         await asyncio.to_thread(speech.remember_file_id, note.key, message.voice.file_id)
-    log.info("voice note sent (engine=%s)", note.engine)
+    log.info("voice note uploaded (engine=%s)", note.engine)
+    return message.message_id
+
+
+def _duration(audio: bytes) -> int | None:
+    from bot.speech.opus import ogg_duration_seconds
+
+    try:
+        return max(1, round(ogg_duration_seconds(audio)))
+    except ValueError:
+        return None
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
+    if isinstance(error, Forbidden):  # the user blocked the bot: nobody to tell
+        log.info("recipient unreachable: %s", error.__class__.__name__)
+        return
     log.error(
         "error while handling an update: %s",
         error.__class__.__name__,
         exc_info=(type(error), error, error.__traceback__) if error else None,
     )
     if isinstance(update, Update) and update.effective_chat is not None:
-        try:
+        with contextlib.suppress(TelegramError):
             await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
-        except TelegramError:
-            pass

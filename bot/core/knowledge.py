@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +81,9 @@ class KnowledgeBase:
     rules: Any  # bot.core.entitlements.Rules
     normalizer: Normalizer = field(compare=False)
     folder: str = ""
+    _rendered: dict[tuple[str, date], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def entry(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)
@@ -106,14 +108,16 @@ class KnowledgeBase:
 
 
 def _render(kb: KnowledgeBase, template: str, on: date) -> str:
-    return _render_cached(id(kb), kb.rules, template, on)
-
-
-@lru_cache(maxsize=4096)
-def _render_cached(_kb_id: int, rules: Any, template: str, on: date) -> str:
+    """Fill the placeholders for day `on`; cached per base (rates only change on set dates)."""
     if "{{" not in template:
         return template
-    return placeholders.render(template, rules, on)
+    key = (template, on)
+    text = kb._rendered.get(key)
+    if text is None:
+        if len(kb._rendered) > 4096:
+            kb._rendered.clear()
+        text = kb._rendered[key] = placeholders.render(template, kb.rules, on)
+    return text
 
 
 @dataclass(frozen=True)

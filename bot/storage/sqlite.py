@@ -75,8 +75,9 @@ class SqliteStore:
             raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         self._extensions: list[str] = []
+        with self._lock:
+            self._db.executescript(_SCHEMA)  # CREATE IF NOT EXISTS: idempotent
         with self.transaction() as db:
-            db.executescript(_SCHEMA)
             db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
