@@ -39,7 +39,11 @@ def feature_modules() -> list[Any]:
 
 def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(
-        answer=settings.match_answer, suggest=settings.match_suggest, margin=settings.match_margin
+        answer=settings.match_answer,
+        suggest=settings.match_suggest,
+        margin=settings.match_margin,
+        answer_no_domain=settings.match_answer_no_domain,
+        suggest_no_domain=settings.match_suggest_no_domain,
     )
 
 

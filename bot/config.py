@@ -26,8 +26,14 @@ class Settings:
     data_dir: Path = field(default=Path("data"), metadata={"help": "state folder"})
     default_region: str = field(default="ha-noi", metadata={"help": "ha-noi or national"})
     match_answer: float = field(default=54.0, metadata={"help": "score to answer directly"})
-    match_suggest: float = field(default=44.0, metadata={"help": "score to suggest"})
-    match_margin: float = field(default=6.0, metadata={"help": "lead over the runner-up"})
+    match_suggest: float = field(default=48.0, metadata={"help": "score to suggest"})
+    match_margin: float = field(default=3.0, metadata={"help": "lead over the runner-up"})
+    match_answer_no_domain: float = field(
+        default=70.0, metadata={"help": "score to answer a question with no domain word"}
+    )
+    match_suggest_no_domain: float = field(
+        default=70.0, metadata={"help": "score to suggest for a question with no domain word"}
+    )
     voice_engines: tuple[str, ...] = field(default=("gtts", "espeak"), metadata={"help": "order"})
     gtts_timeout_seconds: float = field(default=4.0, metadata={"help": "gTTS timeout"})
     gtts_cooldown_seconds: float = field(
@@ -50,6 +56,8 @@ _TYPES: dict[str, type] = {
     "match_answer": float,
     "match_suggest": float,
     "match_margin": float,
+    "match_answer_no_domain": float,
+    "match_suggest_no_domain": float,
     "voice_engines": tuple,
     "gtts_timeout_seconds": float,
     "gtts_cooldown_seconds": float,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
 from telegram import (
@@ -83,7 +83,7 @@ def build_application(app: Any, *, rate_limiter: BaseRateLimiter | None = None) 
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
     application = builder.build()
     application.bot_data["app"] = app
-    application.bot_data["turns"] = _UserTurns()
+    application.bot_data["turns"] = _Turns()
     application.add_handler(CallbackQueryHandler(_on_callback))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, _on_message)
@@ -148,28 +148,33 @@ def run_telegram(app: Any) -> int:
 # -- updates in -----------------------------------------------------------------------------
 
 
-class _UserTurns:
-    """One lock per user, alive only while that user has updates in flight."""
+class _Turns:
+    """One lock per key (a user, a voice note), alive only while that key has work in flight."""
 
     def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
 
     @contextlib.asynccontextmanager
-    async def turn(self, user_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(user_id) or (asyncio.Lock(), 0)
-        self._locks[user_id] = (lock, users + 1)
+    async def turn(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
         try:
             async with lock:
                 yield
         finally:
-            lock, users = self._locks[user_id]
+            lock, users = self._locks[key]
             if users <= 1:
-                del self._locks[user_id]
+                del self._locks[key]
             else:
-                self._locks[user_id] = (lock, users - 1)
+                self._locks[key] = (lock, users - 1)
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+# Uploads of one voice note are done one at a time, so users who ask for the same new answer at
+# once share one upload (the others send the file_id it got).
+_uploads = _Turns()
 
 
 def _media_kind(message: Message) -> MediaKind | None:
@@ -363,19 +368,34 @@ async def send_voice(bot: Any, app: Any, chat_id: int, text: str) -> int:
         sent = await bot.send_message(chat_id, NO_VOICE_TEXT)
         return sent.message_id
     if note.file_id:
-        try:
-            message = await bot.send_voice(chat_id, voice=note.file_id)
-            log.info("voice note re-sent by file_id (engine=%s)", note.engine)
-            return message.message_id
-        except BadRequest as exc:  # Forbidden is not a BadRequest: it propagates
-            log.warning("cached voice file_id refused (%s); uploading again", exc.message)
-    audio = await asyncio.to_thread(note.path.read_bytes)
-    message = await bot.send_voice(
-        chat_id, voice=audio, filename=VOICE_FILE_NAME, duration=_duration(audio)
-    )
-    if message.voice is not None:
-        await asyncio.to_thread(speech.remember_file_id, note.key, message.voice.file_id)
+        message_id = await _send_voice_by_id(bot, chat_id, note.file_id)
+        if message_id is not None:
+            return message_id
+    async with _uploads.turn(note.key):
+        if not note.file_id:  # someone may have uploaded it while we waited
+            note = await asyncio.to_thread(speech.prepare, text)
+            if note.file_id:
+                message_id = await _send_voice_by_id(bot, chat_id, note.file_id)
+                if message_id is not None:
+                    return message_id
+        audio = await asyncio.to_thread(note.path.read_bytes)
+        message = await bot.send_voice(
+            chat_id, voice=audio, filename=VOICE_FILE_NAME, duration=_duration(audio)
+        )
+        if message.voice is not None:
+            await asyncio.to_thread(speech.remember_file_id, note.key, message.voice.file_id)
     log.info("voice note uploaded (engine=%s)", note.engine)
+    return message.message_id
+
+
+async def _send_voice_by_id(bot: Any, chat_id: int, file_id: str) -> int | None:
+    """Re-send a known voice note; None when Telegram no longer knows the file_id."""
+    try:
+        message = await bot.send_voice(chat_id, voice=file_id)
+    except BadRequest as exc:  # Forbidden is not a BadRequest: it propagates
+        log.warning("cached voice file_id refused (%s); uploading again", exc.message)
+        return None
+    log.debug("voice note re-sent by file_id")
     return message.message_id
 
 

@@ -80,6 +80,7 @@ class KnowledgeBase:
     synonyms: tuple[tuple[str, ...], ...]
     rules: Any  # bot.core.entitlements.Rules
     normalizer: Normalizer = field(compare=False)
+    domain_words: tuple[str, ...] = ()
     folder: str = ""
     _rendered: dict[tuple[str, date], str] = field(
         default_factory=dict, compare=False, repr=False
@@ -167,6 +168,7 @@ def load_knowledge(folder: Path) -> LoadResult:
     categories = _load_categories(folder / "categories.yaml", col)
     synonyms = _load_synonyms(folder / "synonyms.yaml", col)
     normalizer = Normalizer(synonyms)
+    domain_words = _load_word_list(folder / "domain.yaml", col)
     faq_files = sorted((folder / "faq").glob("*.yaml")) + sorted((folder / "faq").glob("*.yml"))
     if not faq_files:
         col.add(col.rel(folder / "faq"), 1, "", "no FAQ files (*.yaml) in this folder")
@@ -209,9 +211,11 @@ def load_knowledge(folder: Path) -> LoadResult:
             synonyms=tuple(tuple(g) for g in synonyms),
             rules=rules,
             normalizer=normalizer,
+            domain_words=tuple(domain_words),
             folder=str(folder),
         )
-    return LoadResult(kb, tuple(col.problems), tuple(col.warnings), len(faq_files) + 3)
+    files = len(faq_files) + 3 + (folder / "domain.yaml").exists()
+    return LoadResult(kb, tuple(col.problems), tuple(col.warnings), files)
 
 
 def _relabel(problems: Iterable[Problem], col: _Collector, path: Path) -> list[Problem]:
@@ -264,6 +268,25 @@ def _load_synonyms(path: Path, col: _Collector) -> list[list[str]]:
             seen.setdefault(key, line)
         groups.append(words)
     return groups
+
+
+def _load_word_list(path: Path, col: _Collector) -> list[str]:
+    if not path.exists():
+        return []
+    shown = col.rel(path)
+    data = col.load(path)
+    if data is None:
+        return []
+    if not isinstance(data, LineList):
+        col.add(shown, 1, "", "the file must be a list of words (- khuyết tật)")
+        return []
+    words = []
+    for i, item in enumerate(data):
+        if not isinstance(item, str | int) or not str(item).strip():
+            col.add(shown, data.line_of(i), "", "each item must be a word or a short phrase")
+            continue
+        words.append(str(item).strip())
+    return words
 
 
 def _load_faq_file(

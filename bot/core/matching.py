@@ -20,6 +20,8 @@ Method (chosen by measuring on ../shared/eval/dev.yaml, see benchmarks/bench_mat
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -27,14 +29,19 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.core.knowledge import KnowledgeBase
-from bot.core.text import accented_words, fold
+from bot.core.text import accented_words, fold, has_tone
 
 
 @dataclass(frozen=True)
 class Thresholds:
+    """Decision limits on the 0-100 score. A question with no word of the domain (see
+    knowledge/domain.yaml: "khuyết tật", "trợ cấp", ...) must clear the `*_no_domain` limits."""
+
     answer: float = 54.0
-    suggest: float = 44.0
-    margin: float = 6.0
+    suggest: float = 48.0
+    margin: float = 3.0
+    answer_no_domain: float = 70.0
+    suggest_no_domain: float = 70.0
     max_suggestions: int = 3
 
 
@@ -74,13 +81,6 @@ def _features(tokens: list[str]) -> set[str]:
     return feats
 
 
-@dataclass
-class _Variant:
-    entry: int
-    text: str
-    feats: frozenset[str]
-
-
 class Matcher:
     """An index over one KnowledgeBase, built once at load time."""
 
@@ -95,77 +95,86 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self._ids: list[str] = list(kb.entries)
         norm = kb.normalizer.tokens
-        entry_feats: list[set[str]] = []
-        answer_feats: list[set[str]] = []
-        raw_variants: list[tuple[int, list[str]]] = []
-        for index, entry in enumerate(kb.entries.values()):
-            texts = [*entry.questions, entry.title]
+        intern = sys.intern
+        self._qfeats: list[frozenset[str]] = []
+        self._afeats: list[frozenset[str]] = []
+        self._variants: list[tuple[str, ...]] = []
+        accented: set[str] = set()
+        for entry in kb.entries.values():
+            texts = [*entry.questions, entry.title, *entry.keywords]
             if entry.keywords:
                 texts.append(" ".join(entry.keywords))
             union: set[str] = set()
+            variants = []
             for text in texts:
                 tokens = norm(text)
                 if tokens:
-                    raw_variants.append((index, tokens))
+                    variants.append(" ".join(tokens))
                     union |= _features(tokens)
-            for keyword in entry.keywords:
-                union |= _features(norm(keyword))
-            entry_feats.append(union)
             body = _features(norm(f"{entry.answer_template} {entry.voice_template or ''}"))
-            answer_feats.append(body - union)
-        n = max(len(entry_feats), 1)
-        df: dict[str, int] = defaultdict(int)
-        for feats, body in zip(entry_feats, answer_feats, strict=True):
-            for f in feats | body:
-                df[f] += 1
-        self._idf = {f: _idf(n, d) for f, d in df.items()}
-        self._unknown_idf = _idf(n, 1)
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, (feats, body) in enumerate(zip(entry_feats, answer_feats, strict=True)):
-            for f in feats:
-                self._postings[f].append((index, 1.0))
-            for f in body:
-                self._postings[f].append((index, self.ANSWER_WEIGHT))
-        self._entry_variants: list[list[_Variant]] = [[] for _ in self._ids]
-        for index, tokens in raw_variants:
-            feats = frozenset(_features(tokens))
-            self._entry_variants[index].append(_Variant(index, " ".join(tokens), feats))
-        accented: set[str] = set()
-        for entry in kb.entries.values():
-            for text in (*entry.questions, entry.title, *entry.keywords, entry.answer_template):
+            self._qfeats.append(frozenset(intern(f) for f in union))
+            self._afeats.append(frozenset(intern(f) for f in body - union))
+            self._variants.append(tuple(variants))
+            for text in (*texts, entry.answer_template, entry.voice_template or ""):
                 accented |= accented_words(text)
-            accented |= accented_words(entry.voice_template or "")
         for group in kb.synonyms:
             for word in group:
                 accented |= accented_words(word)
         self._accented = frozenset(accented)
-        self._vocab = sorted({w for f in df if " " not in f for w in [f]})
+        self._postings: dict[str, array] = defaultdict(lambda: array("I"))
+        self._apostings: dict[str, array] = defaultdict(lambda: array("I"))
+        for index, (qf, af) in enumerate(zip(self._qfeats, self._afeats, strict=True)):
+            for f in qf:
+                self._postings[f].append(index)
+            for f in af:
+                self._apostings[f].append(index)
+        self._postings = dict(self._postings)
+        self._apostings = dict(self._apostings)
+        n = max(len(self._ids), 1)
+        df: dict[str, int] = {f: len(p) for f, p in self._postings.items()}
+        for f, p in self._apostings.items():
+            df[f] = df.get(f, 0) + len(p)
+        self._idf = {f: _idf(n, d) for f, d in df.items()}
+        self._unknown_idf = _idf(n, 1)
+        # Features in more entries than this are left out of the prefilter (they rank nothing)
+        # and counted exactly for the few entries that go on to fine scoring.
+        self._common_df = max(64, n // 20)
+        self._vocab = sorted(f for f in df if " " not in f)
+        self._domain = tuple(
+            " ".join(t) for t in (norm(w) for w in kb.domain_words) if t
+        )
 
     # -- public -----------------------------------------------------------------------------
 
     def decide(self, question: str) -> Decision:
-        ranked = self.rank(question)
+        tokens = self.prepare(question)
+        ranked = [c for c, _ in self._explain_tokens(tokens)]
         t = self.thresholds
-        top = ranked[:3]
-        if not ranked or ranked[0].score < t.suggest:
-            return Decision(
-                question, "decline", None, ranked[0].score if ranked else 0.0, tuple(top)
-            )
+        in_domain = self.in_domain(tokens)
+        answer_at = t.answer if in_domain else t.answer_no_domain
+        suggest_at = t.suggest if in_domain else t.suggest_no_domain
+        top = tuple(ranked[:3])
+        if not ranked or ranked[0].score < suggest_at:
+            return Decision(question, "decline", None, ranked[0].score if ranked else 0.0, top)
         best = ranked[0]
         runner = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= t.answer and best.score - runner >= t.margin:
-            return Decision(question, "answer", best.id, best.score, tuple(top))
-        close = [c for c in ranked[: t.max_suggestions] if c.score >= t.suggest]
-        if len(close) == 1 and best.score >= t.answer:
-            return Decision(question, "answer", best.id, best.score, tuple(top))
-        return Decision(question, "suggest", None, best.score, tuple(top))
+        if best.score >= answer_at and best.score - runner >= t.margin:
+            return Decision(question, "answer", best.id, best.score, top)
+        return Decision(question, "suggest", None, best.score, top)
+
+    def in_domain(self, tokens: list[str]) -> bool:
+        """Does the question hold a word of the domain (knowledge/domain.yaml)?"""
+        padded = f" {' '.join(tokens)} "
+        return any(f" {phrase} " in padded for phrase in self._domain)
 
     def rank(self, question: str) -> list[Candidate]:
         return [c for c, _ in self.explain(question)]
 
     def explain(self, question: str) -> list[tuple[Candidate, dict[str, float]]]:
         """Ranked candidates with the parts of their score (for tuning and the benchmark)."""
-        tokens = self.prepare(question)
+        return self._explain_tokens(self.prepare(question))
+
+    def _explain_tokens(self, tokens: list[str]) -> list[tuple[Candidate, dict[str, float]]]:
         if not tokens:
             return []
         qfeats = _features(tokens)
@@ -179,21 +188,38 @@ class Matcher:
         if qtotal <= 0:
             return []
         coverage: dict[int, float] = defaultdict(float)
+        common = self._common_df
+        answer_weight = self.ANSWER_WEIGHT
         for f, w in qw.items():
-            for index, factor in self._postings.get(f, ()):
-                coverage[index] += w * factor
+            posting = self._postings.get(f)
+            aposting = self._apostings.get(f)
+            if len(posting or ()) + len(aposting or ()) > common:
+                continue
+            for index in posting or ():
+                coverage[index] += w
+            for index in aposting or ():
+                coverage[index] += w * answer_weight
+        if not coverage:  # only very common words: rank everything by them (rare)
+            for f, w in qw.items():
+                for index in self._postings.get(f, ()):
+                    coverage[index] += w
         if not coverage:
             return []
         pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[: self.PREFILTER]
         qtext = " ".join(t.lstrip("~") for t in tokens)
         out = []
         for index in pool:
-            cov = min(coverage[index] / qtotal, 1.0)
+            qf = self._qfeats[index]
+            af = self._afeats[index]
+            covered = sum(
+                w if f in qf else (w * answer_weight if f in af else 0.0) for f, w in qw.items()
+            )
+            cov = min(covered / qtotal, 1.0)
             best_sort = 0.0
             best_set = 0.0
-            for v in self._entry_variants[index]:
-                best_sort = max(best_sort, fuzz.token_sort_ratio(qtext, v.text))
-                best_set = max(best_set, fuzz.token_set_ratio(qtext, v.text))
+            for text in self._variants[index]:
+                best_sort = max(best_sort, fuzz.token_sort_ratio(qtext, text))
+                best_set = max(best_set, fuzz.token_set_ratio(qtext, text))
             parts = {"cov": cov, "sort": _stretch(best_sort), "set": _stretch(best_set)}
             score = 100.0 * (
                 self.W_COV * parts["cov"] + self.W_SORT * parts["sort"] + self.W_SET * parts["set"]
@@ -212,7 +238,9 @@ class Matcher:
         tokens = self.kb.normalizer.tokens(question)
         typed = accented_words(question)
         known = {fold(w) for w in typed if w in self._accented}
-        clashes = {fold(w) for w in typed if w not in self._accented} - known
+        # A word typed without its tone mark is taken as a slip ("khuyêt"); a word with a tone
+        # mark the base never uses is a different word ("Nẵng" is not "nặng").
+        clashes = {fold(w) for w in typed if w not in self._accented and has_tone(w)} - known
         if clashes:
             tokens = [f"~{t}" if t in clashes else t for t in tokens]
         return self._correct(tokens)

@@ -56,13 +56,28 @@ _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "d"}
+    for start, end in ((0xC0, 0x250), (0x1E00, 0x1F00)):
+        for code in range(start, end):
+            base = "".join(
+                c for c in unicodedata.normalize("NFD", chr(code)) if unicodedata.category(c) != "Mn"
+            )
+            if base and base != chr(code):
+                table[code] = base.lower()
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def fold(text: str) -> str:
     """Lower-case, NFC, accents removed and đ -> d. 'Đặc biệt nặng' -> 'dac biet nang'."""
-    text = unicodedata.normalize("NFC", text).lower().replace("đ", "d")
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize(
-        "NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    )
+    text = unicodedata.normalize("NFC", text).lower().translate(_FOLD)
+    if not text.isascii():  # rare: combining marks left over (e.g. on non-Latin letters)
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return text
 
 
 def _clean(text: str) -> str:
@@ -87,6 +102,8 @@ class Normalizer:
     synonyms: Sequence[Sequence[str]] = ()
     _table: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, init=False)
     _max_len: int = field(default=1, init=False)
+    _by_first: dict[str, list[int]] = field(default_factory=dict, init=False)
+    _cache: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for group in self.synonyms:
@@ -98,9 +115,23 @@ class Normalizer:
                 if tuple(form) != canonical:
                     self._table[tuple(form)] = canonical
                     self._max_len = max(self._max_len, len(form))
+                    sizes = self._by_first.setdefault(form[0], [])
+                    if len(form) not in sizes:
+                        sizes.append(len(form))
+                        sizes.sort(reverse=True)
 
     def tokens(self, text: str) -> list[str]:
-        """The canonical token list of `text` (may be empty)."""
+        """The canonical token list of `text` (may be empty). Memoised: the same question
+        variants are normalised by the validator and again by the matcher."""
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = tuple(self._tokens(text))
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[text] = cached
+        return list(cached)
+
+    def _tokens(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFC", text or "").lower()
         text = _clean(text)
         # Accented fillers first: unambiguous while the accents are there.
@@ -119,13 +150,15 @@ class Normalizer:
             return words
         out: list[str] = []
         i = 0
-        while i < len(words):
-            for size in range(min(self._max_len, len(words) - i), 0, -1):
-                replacement = self._table.get(tuple(words[i : i + size]))
-                if replacement is not None:
-                    out.extend(replacement)
-                    i += size
-                    break
+        n = len(words)
+        while i < n:
+            for size in self._by_first.get(words[i], ()):
+                if i + size <= n:
+                    replacement = self._table.get(tuple(words[i : i + size]))
+                    if replacement is not None:
+                        out.extend(replacement)
+                        i += size
+                        break
             else:
                 out.append(words[i])
                 i += 1
@@ -152,4 +185,12 @@ def _trim_edges(words: list[str]) -> list[str]:
 def accented_words(text: str) -> set[str]:
     """The lower-case words of `text` that carry Vietnamese diacritics (or đ)."""
     words = _clean(unicodedata.normalize("NFC", text or "").lower()).split()
-    return {w for w in words if fold(w) != w}
+    return {w for w in words if not w.isascii()}
+
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def has_tone(word: str) -> bool:
+    """True when the word carries a Vietnamese tone mark (huyền, sắc, ngã, hỏi, nặng)."""
+    return any(c in _TONES for c in unicodedata.normalize("NFD", word))

@@ -1,0 +1,34 @@
+"""Staff tools: safe knowledge updates, what people asked, spreadsheets and QR codes.
+
+Plugged in by `bot.app` (FEATURES): `install(app)` adds the admin commands, the question log,
+uploads and the automatic reload to a running App; `register_cli(subparsers)` adds
+`import-sheet`, `export-sheet`, `report` and `qr` to `python run_bot.py`.
+
+Modules: admin (who is an admin, /admin), questionlog (the privacy-first log), report (/stats,
+/unanswered, `report`), reload (validate + swap + watch), updates (validated writes with
+backups, /export), yamledit (formatting-preserving YAML edits), sheets and xlsx (spreadsheets),
+qr, font and poster (QR posters), commands (the engine handlers), cli (the subcommands).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.staff.admin import is_admin, register_admin_command
+
+__all__ = ["install", "register_cli", "is_admin", "register_admin_command"]
+
+
+def install(app: Any) -> Any:
+    """Add the staff tools to `app`; returns the StaffTools object (tests use it)."""
+    from bot.staff.commands import StaffTools
+
+    tools = StaffTools(app)
+    tools.install()
+    return tools
+
+
+def register_cli(subparsers: Any) -> dict[str, Any]:
+    from bot.staff.cli import register
+
+    return register(subparsers)
