@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import pickle
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +60,70 @@ def _folder_digest(folder: Path) -> str:
         h.update(str(path.relative_to(folder)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+_CACHE_SOURCES = (
+    "core/knowledge.py",
+    "core/text.py",
+    "core/matching.py",
+    "core/yamlsource.py",
+    "core/entitlements.py",
+    "core/entitlement_rules.py",
+    "core/placeholders.py",
+)
+
+
+def _cache_key(folder: Path) -> str:
+    """Hash of every knowledge file and of the code that builds the index from them."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.y*ml")):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    code = Path(__file__).resolve().parent
+    for name in _CACHE_SOURCES:
+        h.update((code / name).read_bytes())
+    return h.hexdigest()[:32]
+
+
+def load_index(settings: Settings) -> tuple[KnowledgeBase, Matcher, LoadResult]:
+    """The validated base and its matcher index, from a cache when nothing has changed.
+
+    Parsing YAML and building the index grow with the base (tens of seconds at 10,000
+    entries); unpickling the cached index takes a fraction of that. The cache is keyed by a hash
+    of the knowledge files and the indexing code, so any edit rebuilds it. Only a base without
+    problems is cached. Falls back to the last good copy like `load_knowledge_safely`.
+    """
+    cache_dir = settings.data_dir / "cache"
+    try:
+        key = _cache_key(settings.knowledge_dir)
+    except OSError:
+        key = ""
+    cached = cache_dir / f"knowledge-{key}.pickle"
+    if key and cached.exists():
+        try:
+            with cached.open("rb") as fh:
+                kb, matcher = pickle.load(fh)
+            matcher.thresholds = thresholds(settings)
+            files = len(list(settings.knowledge_dir.rglob("*.y*ml")))
+            return kb, matcher, LoadResult(kb, (), (), files)
+        except Exception as exc:  # a stale or damaged cache is only a slower start
+            log.warning("knowledge cache unusable (%s); rebuilding", exc.__class__.__name__)
+    kb, result = load_knowledge_safely(settings)
+    matcher = matcher_factory(settings)(kb)
+    if key and result.ok:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            kb.normalizer._cache.clear()
+            kb._rendered.clear()
+            tmp = cached.with_suffix(".tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump((kb, matcher), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cached)
+            for old in cache_dir.glob("knowledge-*.pickle"):
+                if old != cached:
+                    old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not write the knowledge cache: %s", exc)
+    return kb, matcher, result
 
 
 def load_knowledge_safely(settings: Settings) -> tuple[KnowledgeBase, LoadResult]:
@@ -136,9 +202,9 @@ def build_speech(settings: Settings, index: Any) -> Any:
 
 def build_app(settings: Settings) -> App:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    kb, result = load_knowledge_safely(settings)
+    kb, matcher, result = load_index(settings)
     store = SqliteStore(settings.data_dir / "bot.sqlite3")
-    holder = KnowledgeHolder(kb, matcher_factory(settings))
+    holder = KnowledgeHolder(kb, matcher_factory(settings), matcher)
     engine = Engine(holder, store, default_region=settings.default_region)
     app = App(settings, store, holder, engine, result)
     for module in feature_modules():

@@ -111,13 +111,10 @@ def _cmd_validate(args, settings) -> int:
 
 
 def _load_for_ask(settings):
-    from bot.app import matcher_factory
-    from bot.core.knowledge import load_knowledge
+    from bot.app import load_index
 
-    result = load_knowledge(settings.knowledge_dir)
-    if result.kb is None or result.problems:
-        raise KnowledgeError(list(result.problems))
-    return result.kb, matcher_factory(settings)(result.kb)
+    kb, matcher, _result = load_index(settings)
+    return kb, matcher
 
 
 def _decision_json(kb, decision) -> dict:

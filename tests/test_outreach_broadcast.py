@@ -52,11 +52,13 @@ def add_subscribers(app: App, count: int, voice_every: int = 0) -> list[int]:
 
 
 def announcements(standin: BotApiStandin, status: int = 200) -> list[Call]:
+    """Announcements sent to subscribers (not the admin's preview)."""
     return [
         c
         for c in standin.calls
         if c.method == "sendMessage"
         and c.status == status
+        and c.params.get("chat_id") != ADMIN
         and str(c.params.get("text", "")).startswith(MARKER)
     ]
 
@@ -99,10 +101,8 @@ async def test_500_subscribers_with_a_restart_halfway_no_duplicate_no_miss(
         assert texts(await bot.say("1", ADMIN))[0].startswith("Đã xếp hàng thông báo #1")
         await wait_until(lambda: len(announcements(standin)) >= 250, timeout=30)
     at_stop = len(announcements(standin))
-    stopped_at = time.monotonic()
 
     async with running(standin) as bot:
-        restart_gap = time.monotonic() - stopped_at
         await standin.wait_for_message_async(ADMIN, "Tiếp tục gửi thông báo #1", timeout=5)
         done = await standin.wait_for_message_async(ADMIN, "Đã gửi xong thông báo #1", timeout=40)
         remaining = bot.app.outreach.subscriptions.count()[0]
@@ -128,6 +128,7 @@ async def test_500_subscribers_with_a_restart_halfway_no_duplicate_no_miss(
     peak = standin.rate_per_second(("sendMessage", "sendVoice"))
     times = [c.time for c in announcements(standin)]
     total = times[-1] - times[0]
+    restart_gap = max(b - a for a, b in zip(times, times[1:], strict=False))
     print(
         f"\nbroadcast to 500 (10 with voice, 3 blocked): {total:.1f} s first to last message, "
         f"{total - restart_gap:.1f} s without the restart gap ({restart_gap:.1f} s); "

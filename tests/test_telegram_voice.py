@@ -111,10 +111,11 @@ async def test_an_answer_comes_as_text_then_a_voice_note_then_by_file_id(bot: Ru
     assert resent.params["voice"] == first[1].result["voice"]["file_id"]
 
 
-async def test_real_gtts_fails_here_and_the_offline_voice_still_arrives(
+async def test_the_configured_engines_give_a_voice_note_without_network(
     bot: RunningBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The production chain from the configuration, with an empty cache: gTTS is really tried.
+    # The production chain from the configuration, with an empty cache: gTTS is really tried
+    # (and fails here: no route to Google), then the offline voice speaks.
     settings = dataclasses.replace(bot.app.settings, data_dir=tmp_path)
     assert settings.voice_engines[0] == "gtts"
     speech = build_speech(settings, MemoryVoiceIndex())

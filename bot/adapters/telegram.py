@@ -126,7 +126,7 @@ class TelegramChannel:
         try:
             return await send_replies(self.bot, self.app, chat_id, [reply])
         except Forbidden as exc:
-            raise RecipientBlocked(exc.__class__.__name__) from exc
+            raise RecipientBlocked(str(exc)) from exc
 
 
 async def register_commands(application: Application) -> None:

@@ -78,9 +78,14 @@ class QuestionEvent:
 class KnowledgeHolder:
     """Holds the current KnowledgeBase and its Matcher; `swap` replaces both at once."""
 
-    def __init__(self, kb: KnowledgeBase, matcher_factory: Callable[[KnowledgeBase], Matcher]):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        matcher_factory: Callable[[KnowledgeBase], Matcher],
+        matcher: Matcher | None = None,
+    ):
         self._factory = matcher_factory
-        self._pair = (kb, matcher_factory(kb))
+        self._pair = (kb, matcher if matcher is not None else matcher_factory(kb))
 
     @property
     def kb(self) -> KnowledgeBase:

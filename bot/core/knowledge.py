@@ -82,9 +82,7 @@ class KnowledgeBase:
     normalizer: Normalizer = field(compare=False)
     domain_words: tuple[str, ...] = ()
     folder: str = ""
-    _rendered: dict[tuple[str, date], str] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _rendered: dict[tuple[str, date], str] = field(default_factory=dict, compare=False, repr=False)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)

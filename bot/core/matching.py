@@ -77,7 +77,9 @@ def _stretch(ratio: float) -> float:
 def _features(tokens: list[str]) -> set[str]:
     feats = set(tokens)
     # Unordered pairs: "làm việc" and "việc làm" are the same subject to a user.
-    feats.update(f"{a} {b}" if a <= b else f"{b} {a}" for a, b in zip(tokens, tokens[1:], strict=False))
+    feats.update(
+        f"{a} {b}" if a <= b else f"{b} {a}" for a, b in zip(tokens, tokens[1:], strict=False)
+    )
     return feats
 
 
@@ -140,9 +142,7 @@ class Matcher:
         # and counted exactly for the few entries that go on to fine scoring.
         self._common_df = max(64, n // 20)
         self._vocab = sorted(f for f in df if " " not in f)
-        self._domain = tuple(
-            " ".join(t) for t in (norm(w) for w in kb.domain_words) if t
-        )
+        self._domain = tuple(" ".join(t) for t in (norm(w) for w in kb.domain_words) if t)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -180,9 +180,7 @@ class Matcher:
         qfeats = _features(tokens)
         # Word pairs the base has never seen are no evidence either way; unknown words are.
         qw = {
-            f: self._idf.get(f, self._unknown_idf)
-            for f in qfeats
-            if " " not in f or f in self._idf
+            f: self._idf.get(f, self._unknown_idf) for f in qfeats if " " not in f or f in self._idf
         }
         qtotal = sum(qw.values())
         if qtotal <= 0:
@@ -207,6 +205,19 @@ class Matcher:
             return []
         pool = sorted(coverage, key=coverage.__getitem__, reverse=True)[: self.PREFILTER]
         qtext = " ".join(t.lstrip("~") for t in tokens)
+        texts: list[str] = []
+        owners: list[int] = []
+        for index in pool:
+            texts.extend(self._variants[index])
+            owners.extend([index] * len(self._variants[index]))
+        best_sort: dict[int, float] = defaultdict(float)
+        best_set: dict[int, float] = defaultdict(float)
+        for scorer, best in ((fuzz.token_sort_ratio, best_sort), (fuzz.token_set_ratio, best_set)):
+            for _text, ratio, i in process.extract(
+                qtext, texts, scorer=scorer, processor=None, limit=None
+            ):
+                if ratio > best[owners[i]]:
+                    best[owners[i]] = ratio
         out = []
         for index in pool:
             qf = self._qfeats[index]
@@ -214,13 +225,11 @@ class Matcher:
             covered = sum(
                 w if f in qf else (w * answer_weight if f in af else 0.0) for f, w in qw.items()
             )
-            cov = min(covered / qtotal, 1.0)
-            best_sort = 0.0
-            best_set = 0.0
-            for text in self._variants[index]:
-                best_sort = max(best_sort, fuzz.token_sort_ratio(qtext, text))
-                best_set = max(best_set, fuzz.token_set_ratio(qtext, text))
-            parts = {"cov": cov, "sort": _stretch(best_sort), "set": _stretch(best_set)}
+            parts = {
+                "cov": min(covered / qtotal, 1.0),
+                "sort": _stretch(best_sort[index]),
+                "set": _stretch(best_set[index]),
+            }
             score = 100.0 * (
                 self.W_COV * parts["cov"] + self.W_SORT * parts["sort"] + self.W_SET * parts["set"]
             )

@@ -61,7 +61,9 @@ def _fold_table() -> dict[int, str]:
     for start, end in ((0xC0, 0x250), (0x1E00, 0x1F00)):
         for code in range(start, end):
             base = "".join(
-                c for c in unicodedata.normalize("NFD", chr(code)) if unicodedata.category(c) != "Mn"
+                c
+                for c in unicodedata.normalize("NFD", chr(code))
+                if unicodedata.category(c) != "Mn"
             )
             if base and base != chr(code):
                 table[code] = base.lower()

@@ -16,16 +16,26 @@ from typing import Any
 
 from bot.staff.admin import is_admin, register_admin_command
 
-__all__ = ["install", "register_cli", "is_admin", "register_admin_command"]
+__all__ = ["install", "register_cli", "is_admin", "register_admin_command", "tools_of"]
+
+_TOOLS: dict[int, Any] = {}  # id(app) -> StaffTools, while the app is open
 
 
 def install(app: Any) -> Any:
-    """Add the staff tools to `app`; returns the StaffTools object (tests use it)."""
+    """Add the staff tools to `app`; returns the StaffTools object."""
     from bot.staff.commands import StaffTools
 
     tools = StaffTools(app)
     tools.install()
+    key = id(app)
+    _TOOLS[key] = tools
+    app.closers.append(lambda: _TOOLS.pop(key, None))
     return tools
+
+
+def tools_of(app: Any) -> Any:
+    """The StaffTools installed on `app` (its reloader, writer and question log)."""
+    return _TOOLS[id(app)]
 
 
 def register_cli(subparsers: Any) -> dict[str, Any]:

@@ -48,6 +48,8 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, str):
         return value.strip()
+    if isinstance(value, bool | int | float):
+        return str(value)  # the loader reads list items as text: 5 and "5" are the same
     return value
 
 
@@ -56,9 +58,9 @@ def scalar(text: str, flow: bool = False) -> str:
     if text == text.strip() and "\n" not in text and " #" not in text and text:
         probe = f"[{text}]" if flow else f"- {text}"
         try:
-            if yaml.safe_load(probe) == [text]:
+            if load_yaml_text(probe, "probe") == [text]:
                 return text
-        except yaml.YAMLError:
+        except YamlSyntaxError:
             pass
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
 
@@ -155,8 +157,8 @@ def dump_entry(entry: Mapping[str, Any]) -> str:
     """One entry as `- id: ...` YAML text (ending with a newline), checked by re-parsing."""
     text = _emit(entry)
     try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
+        parsed = load_yaml_text(text, "entry")  # the bot's own loader: it reads what we check
+    except YamlSyntaxError:
         parsed = None
     if plain(parsed) != [plain(entry)]:
         text = yaml.safe_dump([dict(entry)], allow_unicode=True, sort_keys=False, width=4096)
