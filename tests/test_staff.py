@@ -101,9 +101,7 @@ def test_admin_commands_are_refused_to_others_exactly_like_an_unknown_command(st
     assert text_of(press(staff_app, USER, "stf:ok:1")) == text_of(press(staff_app, USER, "zz:1"))
     sticker = staff_app.engine.handle(Incoming(USER, USER, media=MediaKind.DOCUMENT))
     assert text_of(upload(staff_app, USER, "tro-cap.yaml", b"- id: x\n")) == text_of(sticker)
-
-
-def test_admin_lists_the_admin_commands_in_vietnamese(staff_app):
+    # an admin gets the list, in Vietnamese
     text = text_of(say(staff_app, ADMIN, "/admin"))
     for name in ("/reload", "/export", "/stats", "/unanswered"):
         assert name in text
@@ -136,7 +134,9 @@ def test_reload_good_and_bad_while_answers_keep_flowing(staff_app):
         stop.set()
         asker.join()
     assert "vẫn trả lời bằng bản cũ" in refused
-    assert f"knowledge/faq/doi-song.yaml:{bad_line}: {BUS_ID}: '2026-13-45' is not a date" in refused
+    assert (
+        f"knowledge/faq/doi-song.yaml:{bad_line}: {BUS_ID}: '2026-13-45' is not a date" in refused
+    )
     assert "Đã nạp lại" in applied and f"Sửa 1: {BUS_ID}" in applied
     assert len(answers) > 5
     # every answer during the bad edit and the reloads was a real answer, old or new
@@ -213,6 +213,7 @@ def test_uploaded_broken_yaml_is_refused_with_its_line_and_nothing_changes(staff
     reply = text_of(upload(staff_app, ADMIN, "doi-song.yaml", syntax))
     last = len(text.splitlines()) + 1
     assert re.search(rf"doi-song\.yaml:({last}|{last + 1}): -: YAML syntax error", reply), reply
+    assert "quá lớn" in text_of(upload(staff_app, ADMIN, "doi-song.yaml", None))
     assert path.read_bytes() == original
     assert not (Path(staff_app.settings.data_dir) / "backups").exists()
 
@@ -236,10 +237,6 @@ def test_uploaded_good_yaml_is_applied_with_a_backup(staff_app):
     assert "knowledge/faq/evil.yaml" in reply and "duplicate id" in reply
     assert not (folder.parent / "evil.yaml").exists() and not (folder / "faq/evil.yaml").exists()
     assert text_of(upload(staff_app, ADMIN, "tro cap.yaml", new)).startswith("Chưa dùng tệp")
-
-
-def test_upload_too_big_to_fetch_is_explained(staff_app):
-    assert "quá lớn" in text_of(upload(staff_app, ADMIN, "doi-song.yaml", None))
 
 
 def test_export_sends_every_knowledge_file_as_a_zip(staff_app):
@@ -360,3 +357,46 @@ def test_stats_figures_and_retention(staff_app):
     assert "Người dùng bật giọng đọc: 1." in text
     assert tools.qlog.purge() == 1
     assert tools.qlog.count(0) == 4
+
+
+# -- the report command and the console -----------------------------------------------------
+
+
+def test_report_command_prints_the_same_figures_as_text_and_csv(staff_app, capsys):
+    from bot.cli import main
+
+    _ask_unanswered(staff_app)
+    say(staff_app, USER, BUS_QUESTION)
+    capsys.readouterr()
+    assert main(["report", "--days", "30"]) == 0
+    text = capsys.readouterr().out
+    assert "Hôm nay: 7 câu" in text and '1. "lương hưu" (4 lần)' in text
+    assert "1. Xe buýt miễn phí ở Hà Nội: 1 lần" in text
+    assert main(["report", "--days", "30", "--csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "section,item,count,detail"
+    assert (
+        "questions,today,7," in rows and f"top_topic,{BUS_ID},1,Xe buýt miễn phí ở Hà Nội" in rows
+    )
+    best = staff_app.knowledge.matcher.decide("lương hưu").candidates[0].id
+    assert f"unanswered,lương hưu,4,{best}" in rows
+    assert str(USER) not in text + "\n".join(rows)
+
+
+def test_admin_tools_work_in_the_console_too(env, knowledge_copy, monkeypatch):
+    from bot.adapters.console import CONSOLE_USER, run_console
+    from bot.app import build_app
+    from bot.config import load_settings
+
+    monkeypatch.setenv("BOT_KNOWLEDGE_DIR", str(knowledge_copy))
+    monkeypatch.setenv("BOT_ADMIN_IDS", str(CONSOLE_USER))
+    app = build_app(load_settings())
+    out = io.StringIO()
+    try:
+        run_console(app, stdin=io.StringIO("/reload\n/export\n/stats\n"), stdout=out)
+    finally:
+        app.close()
+    text = out.getvalue()
+    assert "Đã nạp lại kho kiến thức." in text and "Thống kê câu hỏi" in text
+    exported = re.search(r"\[Tệp đính kèm: (.+\.zip)\]", text)
+    assert exported is not None and zipfile.is_zipfile(exported.group(1))

@@ -95,7 +95,9 @@ def test_round_trip_export_edit_a_cell_import_same_base_but_the_edit(folder, tmp
     assert old_lines[:3] == new_lines[:3]  # the header comment is kept
     start = old_lines.index(f"- id: {BUS_ID}")
     assert old_lines[:start] == new_lines[:start]
-    tail = len(old_lines) - old_lines.index(next(l for l in old_lines[start + 1 :] if l.startswith("- id:")))
+    tail = len(old_lines) - old_lines.index(
+        next(x for x in old_lines[start + 1 :] if x.startswith("- id:"))
+    )
     assert old_lines[-tail:] == new_lines[-tail:]
 
 

@@ -5,7 +5,8 @@ in memory (never on disk) until the user presses "Gửi câu hỏi này cho cán
 number, which is their consent; then it becomes a ticket. From /contact (or the words "gửi cán
 bộ") the user can also write a new question. A staff member answers by replying (Telegram
 reply) to the ticket's message in the staff chat, or with `/traloi <số phiếu> <câu trả lời>`;
-the answer is stored on the ticket and relay.py delivers it. `/tickets` lists open tickets.
+the answer is stored on the ticket and relay.py delivers it. Anyone in the staff chat may
+answer (the group is the staff's own); elsewhere only admins. `/tickets` lists open tickets.
 
 The offer under a decline is a separate message whose button carries no engine number (the
 engine keeps the numbered options of the last message only), so this module answers its typed

@@ -5,8 +5,9 @@ ticket as "Phiếu #N" to `staff_chat_id` (or, without one, to every admin's pri
 records the message ids, so a reply to that message finds its ticket, after a restart too; then
 it delivers stored answers to the users (with a voice note for voice users) and closes the
 tickets. A dialogue thread wakes it through a `Waker`, so a staff reply goes out within
-milliseconds. Both steps are at-least-once: a crash between sending and recording repeats the
-staff notice or the answer, rather than leaving someone without an answer.
+milliseconds. A clean stop lets the send in hand finish and be recorded. Across a crash both
+steps are at-least-once: a crash between sending and recording repeats the staff notice or the
+answer, rather than leaving someone without an answer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from bot.adapters.channel import Channel, RecipientBlocked
 from bot.core.messages import Reply
-from bot.outreach.pacing import Pacer, Waker
+from bot.outreach.pacing import Pacer, Stopper, Waker, run_until_stopped
 from bot.outreach.tickets import Ticket, TicketStore
 
 log = logging.getLogger(__name__)
@@ -57,17 +58,25 @@ class TicketRelay:
 
     async def run(self, channel: Channel) -> None:
         self.waker.attach()
-        while True:
+        await run_until_stopped(lambda s: self._loop(channel, s), self.waker)
+
+    async def _loop(self, channel: Channel, stopper: Stopper) -> None:
+        while not stopper.stopped:
             await self.waker.wait(self.idle_seconds)
             try:
-                await self.work(channel)
+                await self.work(channel, stopper)
             except Exception:  # the relay must keep running; failed items are retried
                 log.exception("ticket relay failed")
 
-    async def work(self, channel: Channel) -> None:
+    async def work(self, channel: Channel, stopper: Stopper | None = None) -> None:
+        """Post new tickets, then deliver stored answers; stops between items when asked."""
         for ticket in await asyncio.to_thread(self.tickets.to_notify):
+            if stopper is not None and stopper.stopped:
+                return
             await self._notify(channel, ticket)
         for ticket in await asyncio.to_thread(self.tickets.to_deliver):
+            if stopper is not None and stopper.stopped:
+                return
             await self._deliver(channel, ticket)
 
     def _targets(self) -> list[int]:

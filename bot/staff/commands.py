@@ -89,9 +89,11 @@ class StaffTools:
         previous = engine.on_question
 
         def on_question(event: Any) -> None:
-            if previous is not None:
-                previous(event)
-            self.on_question(event)
+            try:
+                if previous is not None:
+                    previous(event)
+            finally:
+                self.on_question(event)
 
         engine.on_question = on_question
         self.app.background.append(self.reloader.watch)
@@ -105,7 +107,7 @@ class StaffTools:
     def on_words(self, incoming: Incoming, text: str) -> list[Reply] | None:
         if incoming.media == MediaKind.DOCUMENT:
             return self.on_document(incoming)
-        if text and incoming.user_name:
+        if text and incoming.user_name and incoming.chat_id == incoming.user_id:
             # Kept only until the question is logged, to mask the name if the user typed it.
             if len(self._names) > _MAX_NAMES:
                 self._names.clear()
@@ -247,7 +249,9 @@ class StaffTools:
             rel = upload_target(self.folder, name)
         except UploadError as exc:
             return [Reply(f"Chưa dùng tệp {name}: {exc}")]
-        outcome = self.writer.apply({rel: incoming.file_bytes})
+        # Windows editors may add a byte-order mark and CRLF line ends: store plain UTF-8 lines.
+        data = incoming.file_bytes.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n")
+        outcome = self.writer.apply({rel: data})
         if not outcome.ok:
             return [
                 Reply(

@@ -25,7 +25,14 @@ from bot.core.problems import Problem
 from bot.core.yamlsource import LineDict, LineList, YamlSyntaxError, load_yaml_text
 from bot.staff.updates import ApplyOutcome, Changes, KnowledgeWriter
 from bot.staff.xlsx import read_xlsx, write_xlsx
-from bot.staff.yamledit import EditError, dump_file, header_of, plain, replace_entries
+from bot.staff.yamledit import (
+    EditError,
+    dump_entry,
+    dump_file,
+    header_of,
+    plain,
+    replace_entries,
+)
 
 COLUMNS = (
     "id",
@@ -44,6 +51,7 @@ WIDTHS = (24, 18, 30, 45, 70, 45, 12, 30, 24, 50)
 LIST_COLUMNS = ("questions", "keywords", "related")
 SOURCE_SEPARATOR = " | "
 _EXCEL_EPOCH = date(1899, 12, 30)
+_FILE_STEM = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class SheetError(Exception):
@@ -225,7 +233,10 @@ def plan_changes(folder: Path, entries: list[tuple[int, dict]]) -> Changes:
     home = {eid: rel for rel, (_, ids) in current.items() for eid in ids}
     wanted: dict[str, list[dict]] = {rel: [] for rel in current}
     for _, entry in entries:
-        rel = home.get(entry["id"]) or f"faq/{entry.get('category') or 'moi'}.yaml"
+        category = str(entry.get("category", ""))
+        # A new entry goes to its category's file; the name is checked so it stays in faq/.
+        stem = category if _FILE_STEM.fullmatch(category) else "moi"
+        rel = home.get(entry["id"]) or f"faq/{stem}.yaml"
         wanted.setdefault(rel, []).append(entry)
     changes: Changes = {}
     for rel, new in wanted.items():
@@ -235,10 +246,16 @@ def plan_changes(folder: Path, entries: list[tuple[int, dict]]) -> Changes:
                 changes[rel] = None
             continue
         old = _parsed(text)
-        if [e["id"] for e in new] == old_ids:
-            changed = {e["id"]: e for e in new if old.get(e["id"]) != plain(e)}
-            if changed:
-                changes[rel] = replace_entries(text, changed).encode("utf-8")
+        new_ids = [e["id"] for e in new]
+        if old_ids and new_ids[: len(old_ids)] == old_ids:
+            # Same entries in the same order, maybe new ones at the end: edit in place.
+            kept, added = new[: len(old_ids)], new[len(old_ids) :]
+            changed = {e["id"]: e for e in kept if old.get(e["id"]) != plain(e)}
+            updated = replace_entries(text, changed) if changed else text
+            if added:
+                updated = updated.rstrip("\n") + "\n\n" + "\n".join(dump_entry(e) for e in added)
+            if updated != text:
+                changes[rel] = updated.encode("utf-8")
             continue
         changes[rel] = dump_file(new, header_of(text)).encode("utf-8")
     return changes

@@ -86,8 +86,19 @@ class KnowledgeWriter:
     def backups(self) -> Path:
         return Path(self.settings.data_dir) / "backups"
 
+    def _outside(self, changes: Changes) -> tuple[Problem, ...]:
+        root = self.folder.resolve()
+        return tuple(
+            Problem(rel, 1, "", "this path is outside the knowledge folder")
+            for rel in changes
+            if not (root / rel).resolve().is_relative_to(root)
+        )
+
     def validate(self, changes: Changes) -> LoadResult:
         """Load the folder as it would be with `changes`, in a temporary copy."""
+        outside = self._outside(changes)
+        if outside:
+            return LoadResult(None, outside)
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.settings.data_dir, prefix="check-") as tmp:
             # Same folder name, so problems read knowledge/faq/x.yaml:12 as they would live.
