@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -67,8 +68,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
-    quiet = command in ("ask", "validate", "entitlements")
-    logging.basicConfig(level=logging.WARNING) if quiet else _setup_logging(args.verbose)
+    # Commands whose output is read by people or scripts keep the log quiet; so does the
+    # console chat (log lines would interleave with the conversation) unless -v is given.
+    chat = command == "console" or (command == "run" and not os.environ.get("TELEGRAM_BOT_TOKEN"))
+    if command in ("ask", "validate", "entitlements") or (chat and not args.verbose):
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        _setup_logging(args.verbose)
     try:
         settings = load_settings()
         handler = _COMMANDS[command]

@@ -110,6 +110,7 @@ class BroadcastSender:
     async def _send(self, channel: Channel, broadcast: Broadcast, stopper: Stopper) -> None:
         resumed = broadcast.status == "sending"
         await asyncio.to_thread(self.queue.start, broadcast.id)
+        began = getattr(await asyncio.to_thread(self.queue.get, broadcast.id), "started", None)
         text, speak = render(broadcast.text), spoken(broadcast.text)
         if resumed:
             p = await asyncio.to_thread(self.queue.progress, broadcast.id)
@@ -127,7 +128,6 @@ class BroadcastSender:
             )
         log.info("broadcast %d: sending (resumed=%s)", broadcast.id, resumed)
         await self._warm_voice(broadcast.id, speak)
-        started = self._clock()
         in_flight: set[asyncio.Task[None]] = set()
         slots = asyncio.Semaphore(self.max_in_flight)
         next_progress = self._clock() + self.progress_every
@@ -173,7 +173,7 @@ class BroadcastSender:
             return
         await asyncio.to_thread(self.queue.finish, broadcast.id)
         p = await asyncio.to_thread(self.queue.progress, broadcast.id)
-        seconds = self._clock() - started
+        seconds = time.time() - (began or time.time())  # since the first start, restarts included
         log.info(
             "broadcast %d done: sent=%d blocked=%d failed=%d unknown=%d in %.1f s",
             broadcast.id,
