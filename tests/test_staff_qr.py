@@ -59,7 +59,7 @@ XXXXXXX-X-------X-X--X--XX-X-X-X-
 
 def test_encoder_matches_the_published_4m_symbol():
     data = REFERENCE_TEXT.encode("latin-1")
-    words = qr.codewords(qr._data_codewords(data, 4), 4)
+    words = qr.codewords(qr.data_codewords(data, 4), 4)
     code = qr.build(4, words, mask=7)
     expected = [[c == "X" for c in line] for line in REFERENCE_4M.split()]
     assert code.modules == expected
@@ -89,7 +89,7 @@ def function_map(n: int, version: int) -> set[tuple[int, int]]:
     cells |= {(8, i) for i in range(9)} | {(i, 8) for i in range(9)}  # format, top-left
     cells |= {(8, n - 1 - i) for i in range(8)} | {(n - 1 - i, 8) for i in range(8)}
     if version >= 2:
-        step_positions = qr._ALIGNMENT[version]
+        step_positions = qr.ALIGNMENT[version]
         for r in step_positions:
             for c in step_positions:
                 if (r, c) in ((6, 6), (6, n - 7), (n - 7, 6)):
@@ -136,7 +136,7 @@ def decode(m: list[list[bool]]) -> bytes:
                     bits.append(int(m[r][c] ^ mask(r, c)))
         upward = not upward
         col -= 2
-    ec_len, groups = qr._BLOCKS_M[version]
+    ec_len, groups = qr.BLOCKS_M[version]
     sizes = [k for count, k in groups for _ in range(count)]
     words = [int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits) - 7, 8)]
     data_blocks: list[list[int]] = [[] for _ in sizes]

@@ -167,8 +167,8 @@ def test_xlsx_reader_takes_what_excel_saves():
         archive.writestr("xl/worksheets/sheet1.xml", sheet)
     rows = read_xlsx(out.getvalue())
     assert rows == [["id", "reviewed"], [], ["câu một\ncâu hai", "", "46355"]]
-    assert str(sheets._reviewed("46355")) == "2026-11-29"
-    assert str(sheets._reviewed("29/11/2026")) == "2026-11-29"
+    assert str(sheets.parse_reviewed("46355")) == "2026-11-29"
+    assert str(sheets.parse_reviewed("29/11/2026")) == "2026-11-29"
 
 
 def test_add_question_appends_one_line_and_keeps_the_rest(tmp_path):

@@ -23,6 +23,7 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -44,7 +45,6 @@ from telegram.ext import (
 )
 
 from bot.adapters.channel import RecipientBlocked
-from bot.core.dialogue import COMMANDS
 from bot.core.formatting import TELEGRAM_LIMIT, split_text
 from bot.core.messages import Incoming, MediaKind, Reply
 
@@ -130,10 +130,18 @@ class TelegramChannel:
 
 
 async def register_commands(application: Application) -> None:
-    """`setMyCommands` with the Vietnamese descriptions of the core's commands."""
-    commands = [BotCommand(name, desc) for name, desc in COMMANDS]
+    """`setMyCommands` with the Vietnamese descriptions of the public commands; admins also
+    see the admin commands in their own chat's menu (BotCommandScopeChat)."""
+    app = application.bot_data["app"]
+    public = app.engine.commands()
+    commands = [BotCommand(name, desc) for name, desc in public]
+    admin_extra = [c for c in app.engine.admin_commands if c[0] not in dict(public)]
     try:
         await application.bot.set_my_commands(commands)
+        if admin_extra:
+            full = commands + [BotCommand(name, desc) for name, desc in admin_extra]
+            for admin_id in app.settings.admins:
+                await application.bot.set_my_commands(full, scope=BotCommandScopeChat(admin_id))
     except TelegramError as exc:
         log.warning("setMyCommands failed: %s", exc.__class__.__name__)
 
@@ -167,9 +175,6 @@ class _Turns:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 # Uploads of one voice note are done one at a time, so users who ask for the same new answer at

@@ -73,6 +73,7 @@ class QuestionEvent:
     user_id: int
     question: str
     decision: Decision
+    user_name: str = ""  # only so the log can mask it if typed; never stored
 
 
 class KnowledgeHolder:
@@ -121,6 +122,10 @@ class Engine:
         self.extra_commands: dict[str, Callable[[Incoming, str], list[Reply] | None]] = {}
         self.extra_payloads: dict[str, Callable[[Incoming, str], list[Reply] | None]] = {}
         self.extra_words: list[Callable[[Incoming, str], list[Reply] | None]] = []
+        # Commands features add: public ones go to the Telegram menu and the help lists;
+        # admin ones only to admins' menus.
+        self.public_commands: list[tuple[str, str]] = []
+        self.admin_commands: list[tuple[str, str]] = []
         # Hook points for features (staff tools, hand-off): name -> callable.
         #   "contact": (incoming) -> list[Reply] | None, appended after the contact info;
         #   "decline": (incoming, question) -> list[Reply] | None, appended after a decline.
@@ -137,6 +142,10 @@ class Engine:
         return ctx.finish(replies)
 
     # -- shared pieces, also used by adapters and other features ------------------------------
+
+    def commands(self) -> list[tuple[str, str]]:
+        """Every public command with its Vietnamese description, in menu order."""
+        return list(dict([*COMMANDS, *self.public_commands]).items())
 
     def keyboard(self, kb: KnowledgeBase, voice_on: bool) -> tuple[tuple[str, ...], ...]:
         rows: list[tuple[str, ...]] = [(c.title,) for c in kb.categories if c.entry_ids]
@@ -172,21 +181,22 @@ class _Turn:
         inc = self.inc
         if inc.payload is not None:
             return self.on_payload(inc.payload)
-        if inc.media is not None:
-            return self.on_media(inc.media)
         text = (inc.text or "").strip()
-        if not text:
-            return [self.reply("Bạn hãy gõ câu hỏi, hoặc gõ /menu để xem các chủ đề.")]
-        if text.startswith("/"):
-            self.state.pop("checker", None)
-            return self.on_command(text)
-        if inc.chat_id != inc.user_id:
-            # A group (e.g. the staff chat): only commands and features' own words, no answers.
+        if inc.chat_id != inc.user_id and not text.startswith("/"):
+            # A group (e.g. the staff chat): only commands and features' own words (a staff
+            # reply, an uploaded file), never answers to the group's conversation.
             for handler in self.engine.extra_words:
                 replies = handler(inc, text)
                 if replies is not None:
                     return replies
             return []
+        if inc.media is not None:
+            return self.on_media(inc.media)
+        if not text:
+            return [self.reply("Bạn hãy gõ câu hỏi, hoặc gõ /menu để xem các chủ đề.")]
+        if text.startswith("/"):
+            self.state.pop("checker", None)
+            return self.on_command(text)
         if "checker" in self.state:
             label = self.on_label(text)
             if label is not None:
@@ -208,10 +218,11 @@ class _Turn:
         """Remember numbered options; attach the keyboard; drop speech if voice is off."""
         options: list[str] = []
         for r in replies:
-            numbered_buttons = [b for b in r.buttons if b.number]
-            if numbered_buttons and r.chat_id is None:
-                options = [""] * max(b.number for b in numbered_buttons)
-                for b in numbered_buttons:
+            if r.chat_id is not None:
+                continue
+            for b in r.buttons:
+                if b.number:
+                    options += [""] * (b.number - len(options))
                     options[b.number - 1] = b.payload
         if options:
             self.state["options"] = options
@@ -269,14 +280,14 @@ class _Turn:
         return [self.unknown_command(head)]
 
     def unknown_command(self, head: str) -> Reply:
-        lines = "\n".join(f"/{name}: {desc}" for name, desc in COMMANDS)
+        lines = "\n".join(f"/{name}: {desc}" for name, desc in self.engine.commands())
         return self.reply(f"Tôi chưa biết lệnh {head}. Các lệnh bạn có thể dùng:\n{lines}")
 
     def help(self) -> list[Reply]:
         entry = self.kb.entry(HELP_ENTRY)
         if entry is not None:
             return self.answer_entry(entry, keyboard=True)
-        lines = "\n".join(f"/{name}: {desc}" for name, desc in COMMANDS)
+        lines = "\n".join(f"/{name}: {desc}" for name, desc in self.engine.commands())
         return [self.reply(f"{WELCOME}\n\n{lines}", keyboard=True)]
 
     def set_voice(self, on: bool) -> list[Reply]:
@@ -317,7 +328,7 @@ class _Turn:
     def menu(self, keyboard: bool = False) -> Reply:
         cats = [c for c in self.kb.categories if c.entry_ids]
         buttons = number_buttons([(c.title, f"cat:{c.id}") for c in cats])
-        text = "Các chủ đề (gõ số hoặc bấm nút):\n" + numbered(buttons)
+        text = "Danh mục các chủ đề. Gõ số hoặc bấm nút để chọn.\n\n" + numbered(buttons)
         return self.reply(text, buttons, keyboard=keyboard)
 
     def category(self, category_id: str) -> list[Reply]:
@@ -454,7 +465,8 @@ class _Turn:
         log.info("question decided: %s score=%.1f", decision.decision, decision.score)
         if self.engine.on_question is not None:
             try:
-                self.engine.on_question(QuestionEvent(self.inc.user_id, text, decision))
+                event = QuestionEvent(self.inc.user_id, text, decision, self.inc.user_name)
+                self.engine.on_question(event)
             except Exception:  # the log must never stop an answer
                 log.exception("question log failed")
         if decision.decision == "answer" and decision.id:

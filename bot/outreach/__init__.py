@@ -74,6 +74,16 @@ def install(app: Any) -> Outreach:
             "broadcast": desk.cmd_broadcast,
         }
     )
+    engine.public_commands.extend(
+        [("subscribe", "Nhận thông báo chính sách mới"), ("unsubscribe", "Thôi nhận thông báo")]
+    )
+    engine.admin_commands.extend(
+        [
+            ("tickets", "Câu hỏi người dùng gửi cán bộ đang chờ trả lời"),
+            ("traloi", "Trả lời một phiếu: /traloi số-phiếu nội dung"),
+            ("broadcast", "Gửi thông báo cho người đăng ký"),
+        ]
+    )
     engine.extra_payloads["handoff"] = handoff.on_payload
     engine.extra_payloads["bc"] = desk.on_payload
     engine.extra_words.extend([handoff.on_words, desk.on_words, subscriptions.on_words])

@@ -23,10 +23,12 @@ _TOOLS: dict[int, Any] = {}  # id(app) -> StaffTools, while the app is open
 
 def install(app: Any) -> Any:
     """Add the staff tools to `app`; returns the StaffTools object."""
+    from bot.staff.admin import ADMIN_COMMANDS
     from bot.staff.commands import StaffTools
 
     tools = StaffTools(app)
     tools.install()
+    app.engine.admin_commands.extend(ADMIN_COMMANDS)
     key = id(app)
     _TOOLS[key] = tools
     app.closers.append(lambda: _TOOLS.pop(key, None))

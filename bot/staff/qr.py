@@ -15,7 +15,7 @@ from dataclasses import dataclass
 Matrix = list[list[bool]]
 
 # Level M per version: (error correction codewords per block, [(blocks, data codewords), ...]).
-_BLOCKS_M: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {
+BLOCKS_M: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {
     1: (10, ((1, 16),)),
     2: (16, ((1, 28),)),
     3: (26, ((1, 44),)),
@@ -27,7 +27,7 @@ _BLOCKS_M: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {
     9: (22, ((3, 36), (2, 37))),
     10: (26, ((4, 43), (1, 44))),
 }
-_ALIGNMENT: dict[int, tuple[int, ...]] = {
+ALIGNMENT: dict[int, tuple[int, ...]] = {
     1: (),
     2: (6, 18),
     3: (6, 22),
@@ -101,14 +101,14 @@ def rs_remainder(data: list[int], degree: int) -> list[int]:
 
 def capacity(version: int) -> int:
     """Bytes of data a version holds at level M in byte mode."""
-    _, groups = _BLOCKS_M[version]
+    _, groups = BLOCKS_M[version]
     data_bits = 8 * sum(n * k for n, k in groups)
     count_bits = 8 if version < 10 else 16
     return (data_bits - 4 - count_bits) // 8
 
 
-def _data_codewords(data: bytes, version: int) -> list[int]:
-    _, groups = _BLOCKS_M[version]
+def data_codewords(data: bytes, version: int) -> list[int]:
+    _, groups = BLOCKS_M[version]
     total = sum(n * k for n, k in groups)
     bits: list[int] = []
 
@@ -131,7 +131,7 @@ def _data_codewords(data: bytes, version: int) -> list[int]:
 
 def codewords(data_words: list[int], version: int) -> list[int]:
     """Data split into blocks, error correction added, both interleaved."""
-    ec_len, groups = _BLOCKS_M[version]
+    ec_len, groups = BLOCKS_M[version]
     blocks: list[list[int]] = []
     pos = 0
     for count, length in groups:
@@ -187,7 +187,7 @@ class _Grid:
                     if 0 <= x < n and 0 <= y < n:
                         ring = max(abs(dx), abs(dy))
                         self.set(x, y, ring not in (2, 4))
-        centers = _ALIGNMENT[self.version]
+        centers = ALIGNMENT[self.version]
         last = len(centers) - 1
         for i, cx in enumerate(centers):
             for j, cy in enumerate(centers):
@@ -317,7 +317,7 @@ def encode(data: bytes | str, min_version: int = 1) -> QrCode:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     for version in range(min_version, MAX_VERSION + 1):
         if len(raw) <= capacity(version):
-            return build(version, codewords(_data_codewords(raw, version), version))
+            return build(version, codewords(data_codewords(raw, version), version))
     raise QrError(
         f"{len(raw)} bytes do not fit a version {MAX_VERSION} QR code (max {capacity(10)})"
     )

@@ -79,7 +79,7 @@ def snapshot(folder: Path) -> Snapshot:
     return tuple(sorted(items))
 
 
-def change_text(change: Change, kb: KnowledgeBase | None = None) -> str:
+def change_text(change: Change) -> str:
     if change.empty:
         return "Không có mục nào thay đổi."
 

@@ -133,7 +133,7 @@ def _lines(cell: str) -> list[str]:
     return [line.strip() for line in cell.replace("\r", "\n").split("\n") if line.strip()]
 
 
-def _reviewed(cell: str) -> str | date:
+def parse_reviewed(cell: str) -> str | date:
     cell = cell.strip()
     if re.fullmatch(r"\d{5}(\.\d+)?", cell) and 20000 < float(cell) < 80000:
         # A date typed into Excel comes back as a serial number of days (1954-2119 here).
@@ -193,7 +193,7 @@ def parse_rows(rows: Sequence[Sequence[str]]) -> tuple[list[tuple[int, dict]], l
                 continue
             sources.append({"title": title.strip(), "ref": ref.strip()})
         entry["sources"] = sources
-        entry["reviewed"] = _reviewed(cells["reviewed"])
+        entry["reviewed"] = parse_reviewed(cells["reviewed"])
         entries.append((number, {k: v for k, v in entry.items() if v not in ("", [])}))
     return entries, problems
 
