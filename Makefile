@@ -18,7 +18,7 @@ run: install
 	$(PY) run_bot.py run
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check .
