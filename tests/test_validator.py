@@ -91,3 +91,8 @@ def test_entitlement_rules_problem_has_its_line(knowledge_copy: Path):
     problems = [str(p) for p in load_knowledge(knowledge_copy).problems]
     assert any(p.startswith(f"knowledge/entitlements.yaml:{index + 1}:") and "khong-co-muc-nay" in p
                for p in problems), problems
+
+
+def test_the_broken_cases_are_there():
+    """The parametrised cases above must not silently vanish (e.g. an ignore rule)."""
+    assert len(BROKEN) >= 10
