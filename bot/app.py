@@ -7,11 +7,14 @@ adapters that speak. Heavy imports (speech, Telegram) happen only when asked for
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
 import pickle
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +87,19 @@ def _cache_key(folder: Path) -> str:
     return h.hexdigest()[:32]
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building or unpickling a big object graph:
+    it would otherwise walk the growing heap again and again (2-3x slower at 10,000 entries)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_index(settings: Settings) -> tuple[KnowledgeBase, Matcher, LoadResult]:
     """The validated base and its matcher index, from a cache when nothing has changed.
 
@@ -100,15 +116,16 @@ def load_index(settings: Settings) -> tuple[KnowledgeBase, Matcher, LoadResult]:
     cached = cache_dir / f"knowledge-{key}.pickle"
     if key and cached.exists():
         try:
-            with cached.open("rb") as fh:
+            with cached.open("rb") as fh, _no_gc():
                 kb, matcher = pickle.load(fh)
             matcher.thresholds = thresholds(settings)
             files = len(list(settings.knowledge_dir.rglob("*.y*ml")))
             return kb, matcher, LoadResult(kb, (), (), files)
         except Exception as exc:  # a stale or damaged cache is only a slower start
             log.warning("knowledge cache unusable (%s); rebuilding", exc.__class__.__name__)
-    kb, result = load_knowledge_safely(settings)
-    matcher = matcher_factory(settings)(kb)
+    with _no_gc():
+        kb, result = load_knowledge_safely(settings)
+        matcher = matcher_factory(settings)(kb)
     if key and result.ok:
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,8 @@ Method (chosen by measuring on ../shared/eval/dev.yaml, see benchmarks/bench_mat
 from __future__ import annotations
 
 import math
-import sys
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -69,6 +69,30 @@ def _idf(n: int, df: int) -> float:
     return math.log(1 + n / df)
 
 
+def _csr(rows: list[list[int]]) -> tuple[array, array]:
+    """Rows of ints as (starts, data): row r is data[starts[r]:starts[r + 1]]."""
+    starts = array("I", [0])
+    data = array("I")
+    for row in rows:
+        data.extend(row)
+        starts.append(len(data))
+    return starts, data
+
+
+def _invert(rows: list[list[int]], width: int) -> list[list[int]]:
+    """Row -> features becomes feature -> rows (the postings)."""
+    out: list[list[int]] = [[] for _ in range(width)]
+    for r, row in enumerate(rows):
+        for feature in row:
+            out[feature].append(r)
+    return out
+
+
+def _has(sorted_ids: array, value: int) -> bool:
+    i = bisect_left(sorted_ids, value)
+    return i < len(sorted_ids) and sorted_ids[i] == value
+
+
 def _stretch(ratio: float) -> float:
     """rapidfuzz ratios of unrelated Vietnamese sentences sit near 40-60: keep what is above."""
     return max(0.0, (ratio / 100.0 - 0.4) / 0.6)
@@ -97,9 +121,9 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self._ids: list[str] = list(kb.entries)
         norm = kb.normalizer.tokens
-        intern = sys.intern
-        self._qfeats: list[frozenset[str]] = []
-        self._afeats: list[frozenset[str]] = []
+        fid: dict[str, int] = {}
+        qfeats: list[list[int]] = []
+        afeats: list[list[int]] = []
         self._variants: list[tuple[str, ...]] = []
         accented: set[str] = set()
         for entry in kb.entries.values():
@@ -114,8 +138,8 @@ class Matcher:
                     variants.append(" ".join(tokens))
                     union |= _features(tokens)
             body = _features(norm(f"{entry.answer_template} {entry.voice_template or ''}"))
-            self._qfeats.append(frozenset(intern(f) for f in union))
-            self._afeats.append(frozenset(intern(f) for f in body - union))
+            qfeats.append(sorted(fid.setdefault(f, len(fid)) for f in union))
+            afeats.append(sorted(fid.setdefault(f, len(fid)) for f in body - union))
             self._variants.append(tuple(variants))
             for text in (*texts, entry.answer_template, entry.voice_template or ""):
                 accented |= accented_words(text)
@@ -123,26 +147,32 @@ class Matcher:
             for word in group:
                 accented |= accented_words(word)
         self._accented = frozenset(accented)
-        self._postings: dict[str, array] = defaultdict(lambda: array("I"))
-        self._apostings: dict[str, array] = defaultdict(lambda: array("I"))
-        for index, (qf, af) in enumerate(zip(self._qfeats, self._afeats, strict=True)):
-            for f in qf:
-                self._postings[f].append(index)
-            for f in af:
-                self._apostings[f].append(index)
-        self._postings = dict(self._postings)
-        self._apostings = dict(self._apostings)
+        self._fid = fid
+        # Compact arrays (CSR: starts + data) instead of millions of small objects: the index
+        # of a 10,000-entry base stays small in memory and loads fast from the cache.
+        self._qstart, self._qdata = _csr(qfeats)
+        self._astart, self._adata = _csr(afeats)
+        self._pstart, self._pdata = _csr(_invert(qfeats, len(fid)))
+        self._apstart, self._apdata = _csr(_invert(afeats, len(fid)))
         n = max(len(self._ids), 1)
-        df: dict[str, int] = {f: len(p) for f, p in self._postings.items()}
-        for f, p in self._apostings.items():
-            df[f] = df.get(f, 0) + len(p)
-        self._idf = {f: _idf(n, d) for f, d in df.items()}
+        self._idf = array(
+            "d",
+            (_idf(n, self._df(i)) for i in range(len(fid))),
+        )
         self._unknown_idf = _idf(n, 1)
         # Features in more entries than this are left out of the prefilter (they rank nothing)
         # and counted exactly for the few entries that go on to fine scoring.
         self._common_df = max(64, n // 20)
-        self._vocab = sorted(f for f in df if " " not in f)
+        self._vocab = sorted(f for f in fid if " " not in f)
         self._domain = tuple(" ".join(t) for t in (norm(w) for w in kb.domain_words) if t)
+
+    def _df(self, feature: int) -> int:
+        return (
+            self._pstart[feature + 1]
+            - self._pstart[feature]
+            + self._apstart[feature + 1]
+            - self._apstart[feature]
+        )
 
     # -- public -----------------------------------------------------------------------------
 
@@ -178,28 +208,33 @@ class Matcher:
         if not tokens:
             return []
         qfeats = _features(tokens)
+        fid = self._fid
         # Word pairs the base has never seen are no evidence either way; unknown words are.
-        qw = {
-            f: self._idf.get(f, self._unknown_idf) for f in qfeats if " " not in f or f in self._idf
-        }
-        qtotal = sum(qw.values())
-        if qtotal <= 0:
+        qw: dict[int, float] = {}
+        unknown = 0.0
+        for f in qfeats:
+            i = fid.get(f)
+            if i is not None:
+                qw[i] = self._idf[i]
+            elif " " not in f:
+                unknown += self._unknown_idf
+        qtotal = sum(qw.values()) + unknown
+        if qtotal <= 0 or not qw:
             return []
         coverage: dict[int, float] = defaultdict(float)
         common = self._common_df
         answer_weight = self.ANSWER_WEIGHT
-        for f, w in qw.items():
-            posting = self._postings.get(f)
-            aposting = self._apostings.get(f)
-            if len(posting or ()) + len(aposting or ()) > common:
+        pstart, pdata, apstart, apdata = self._pstart, self._pdata, self._apstart, self._apdata
+        for i, w in qw.items():
+            if self._df(i) > common:
                 continue
-            for index in posting or ():
+            for index in pdata[pstart[i] : pstart[i + 1]]:
                 coverage[index] += w
-            for index in aposting or ():
+            for index in apdata[apstart[i] : apstart[i + 1]]:
                 coverage[index] += w * answer_weight
         if not coverage:  # only very common words: rank everything by them (rare)
-            for f, w in qw.items():
-                for index in self._postings.get(f, ()):
+            for i, w in qw.items():
+                for index in pdata[pstart[i] : pstart[i + 1]]:
                     coverage[index] += w
         if not coverage:
             return []
@@ -220,10 +255,11 @@ class Matcher:
                     best[owners[i]] = ratio
         out = []
         for index in pool:
-            qf = self._qfeats[index]
-            af = self._afeats[index]
+            qf = self._qdata[self._qstart[index] : self._qstart[index + 1]]
+            af = self._adata[self._astart[index] : self._astart[index + 1]]
             covered = sum(
-                w if f in qf else (w * answer_weight if f in af else 0.0) for f, w in qw.items()
+                w if _has(qf, i) else (w * answer_weight if _has(af, i) else 0.0)
+                for i, w in qw.items()
             )
             parts = {
                 "cov": min(covered / qtotal, 1.0),
@@ -258,7 +294,7 @@ class Matcher:
         """Replace unknown words by the closest known word (one or two edits away)."""
         out = []
         for token in tokens:
-            if token in self._idf or len(token) < 4 or token.isdigit() or token[0] == "~":
+            if token in self._fid or len(token) < 4 or token.isdigit() or token[0] == "~":
                 out.append(token)
                 continue
             match = process.extractOne(
