@@ -87,17 +87,18 @@ class Handoff:
         with self._lock:
             self._prune()
             self._offered[inc.user_id] = (token, question.strip(), time.monotonic())
-        number = len(DECLINE_OPTIONS) + 1
-        label = f"{number}. {LABEL_SEND_THIS}"
-        return [Reply(f"{OFFER_DECLINE}\n{label}", (Button(label, "handoff:send"),))]
+        number = len(DECLINE_OPTIONS) + 1  # numbered after the engine's own decline choices
+        line = f"{number}. {LABEL_SEND_THIS}"
+        return [
+            Reply(f"{OFFER_DECLINE}\n{line}", (Button(LABEL_SEND_THIS, "handoff:send", number),))
+        ]
 
     def after_contact(self, inc: Incoming) -> list[Reply] | None:
         if inc.chat_id != inc.user_id:
             return None
-        options = self._contact_options()
-        label = f"{len(options) + 1}. {LABEL_SEND}" if options else LABEL_SEND
-        text = f"{OFFER_CONTACT}\n{label}" if options else f'{OFFER_CONTACT} Gõ "gửi cán bộ".'
-        return [Reply(text, (Button(label, "handoff:start"),))]
+        number = len(self._contact_options()) + 1  # after the contact entry's related topics
+        text = f"{OFFER_CONTACT}\n{number}. {LABEL_SEND}"
+        return [Reply(text, (Button(LABEL_SEND, "handoff:start", number),))]
 
     def on_payload(self, inc: Incoming, value: str) -> list[Reply] | None:
         if inc.chat_id != inc.user_id:
@@ -130,8 +131,6 @@ class Handoff:
                     return [Reply(TOO_SHORT)]
                 return self._create(inc, text)
             self.pending.clear(inc.user_id, "mode")  # the user went elsewhere meanwhile
-        if text.strip().isdigit():
-            return self._typed_number(inc, int(text.strip()))
         if key in SEND_WORDS:
             return self.start(inc)
         return None
@@ -217,17 +216,6 @@ class Handoff:
         text = CREATED.format(number=ticket.id)
         buttons = number_buttons([(LABEL_MENU, "menu:")])
         return [Reply(text + "\n" + numbered(buttons), buttons, speak=text)]
-
-    def _typed_number(self, inc: Incoming, number: int) -> list[Reply] | None:
-        options = shown_options(self.store, inc.user_id)
-        if options == DECLINE_OPTIONS and number == len(DECLINE_OPTIONS) + 1:
-            if self.pending.get(inc.user_id, "offer") is not None:
-                return self.send_offered(inc)
-            return None
-        contact = self._contact_options()
-        if contact and options == contact and number == len(contact) + 1:
-            return self.start(inc)
-        return None
 
     def _contact_options(self) -> tuple[str, ...]:
         """The numbered options the engine shows with the contact entry (its related entries)."""
