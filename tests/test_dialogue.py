@@ -136,3 +136,18 @@ def test_checker_runs_in_the_console_engine_too(app):
     result = say(app, "1")  # carer: household (or next option)
     assert any("đồng" in r.text for r in result)
     assert "checker" not in app.store.get_state(USER)
+
+
+def test_console_chat_runs_the_checker_to_a_result(app):
+    """The console adapter itself, fed like a pipe: /check answered by typed numbers."""
+    import io
+
+    from bot.adapters.console import run_console
+
+    out = io.StringIO()
+    run_console(app, io.StringIO("/check\n2\n70\n1\n"), out)
+    shown = out.getvalue()
+    assert "Câu 1" in shown and "Câu 2" in shown and "Câu 3" in shown
+    assert "1.300.000 đồng" in shown  # khuyết tật nặng, 60+: hệ số 2 x 650.000 (Hà Nội 2026)
+    assert "UBND" in shown
+    assert shown.rstrip().endswith("Tạm biệt!")
