@@ -36,9 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.ext import AIORateLimiter  # noqa: E402
 
+from tests.harness import entry_of_length, running_bot  # noqa: E402
 from tests.standin import BotApiStandin, Call  # noqa: E402
-from tests.test_telegram import running_bot  # noqa: E402
-from tests.test_telegram_voice import entry_of_length  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval" / "dev.yaml"
 USERS = 100

@@ -1,13 +1,18 @@
-"""Shared fixtures: the real knowledge base (loaded once), a scratch data dir, an App."""
+"""Shared fixtures: the real knowledge base (loaded once), a scratch data dir, an App, and the
+Bot API stand-in with bots running against it (the harness itself is tests/harness.py)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.core.knowledge import KnowledgeBase, load_knowledge
+from tests.harness import RunningBot, bot_environment, point_env_at, running_bot
+from tests.standin import BotApiStandin
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -51,3 +56,38 @@ def app(env):
     application = build_app(load_settings())
     yield application
     application.close()
+
+
+@pytest.fixture
+def standin() -> Iterator[BotApiStandin]:
+    with BotApiStandin() as server:
+        yield server
+
+
+@pytest.fixture
+def bot_env(env: dict[str, str], standin: BotApiStandin, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The environment of a bot of its own, pointed at `standin`; returns BOT_DATA_DIR."""
+    point_env_at(monkeypatch, standin)
+    return Path(env["BOT_DATA_DIR"])
+
+
+@pytest.fixture(scope="module")
+def shared_standin() -> Iterator[BotApiStandin]:
+    with BotApiStandin() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_bot(
+    shared_standin: BotApiStandin, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningBot]:
+    """A bot running for the whole test module (start-up costs about half a second)."""
+    with bot_environment(tmp_path_factory.mktemp("bot-data"), shared_standin):
+        async with running_bot(shared_standin) as running:
+            yield running
+
+
+@pytest.fixture
+def bot(shared_bot: RunningBot) -> RunningBot:
+    """The module's running bot, talking to a user it has never seen."""
+    return shared_bot.as_new_user()

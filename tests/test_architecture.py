@@ -4,8 +4,20 @@ import ast
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "bot" / "core"
-FORBIDDEN = ("telegram", "gtts", "av", "httpx", "requests", "bot.adapters", "bot.speech",
-             "bot.storage", "bot.staff", "bot.outreach", "sqlite3", "socket")
+FORBIDDEN = (
+    "telegram",
+    "gtts",
+    "av",
+    "httpx",
+    "requests",
+    "bot.adapters",
+    "bot.speech",
+    "bot.storage",
+    "bot.staff",
+    "bot.outreach",
+    "sqlite3",
+    "socket",
+)
 
 
 def test_core_imports_nothing_channel_specific():

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.harness import bot_environment, inline_buttons, running_bot, texts
 from tests.standin import BotApiStandin
-from tests.test_telegram import bot_environment, inline_buttons, running_bot, texts
 
 
 def _button(call, starts: str) -> str:

@@ -108,8 +108,11 @@ def test_entitlements_cli_and_invalid_profile():
 
 def test_console_via_make_run_style_pipe(tmp_path):
     """`run` without a token opens the console chat; a piped question gets its answer."""
-    out = run(["run"], stdin="muc chuan tro giup xa hoi la bao nhieu\n",
-              env={"BOT_DATA_DIR": str(tmp_path / "data")})
+    out = run(
+        ["run"],
+        stdin="muc chuan tro giup xa hoi la bao nhieu\n",
+        env={"BOT_DATA_DIR": str(tmp_path / "data")},
+    )
     assert out.returncode == 0, out.stderr
     assert "TELEGRAM_BOT_TOKEN" in out.stderr  # one line saying how to connect Telegram
     assert "Mức chuẩn trợ giúp xã hội" in out.stdout

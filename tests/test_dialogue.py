@@ -98,7 +98,8 @@ def test_long_message_is_handled(app):
 def test_suggest_offers_numbered_candidates_and_the_number_answers(app):
     matcher = app.knowledge.matcher
     question = next(
-        q for q in ("tro cap", "giay to", "ho tro nguoi khuyet tat", "khuyet tat", "mien phi")
+        q
+        for q in ("tro cap", "giay to", "ho tro nguoi khuyet tat", "khuyet tat", "mien phi")
         if matcher.decide(q).decision == "suggest"
     )
     reply = say(app, question)[0]

@@ -2,31 +2,28 @@
 
 The first tests drive the real engine with the outreach package installed (real SQLite in a
 temp dir); the last ones run the real bot against the Bot API stand-in, including a ticket
-that survives a restart between the question and the staff reply. `outreach_config` and
-`declined_question`, `running` and the small helpers are shared with
-tests/test_outreach_broadcast.py and benchmarks/bench_broadcast.py.
+that survives a restart between the question and the staff reply. `outreach_config`,
+`declined_question`, `running` and the `app` / `tg_env` fixtures are shared with
+tests/test_outreach_broadcast.py and benchmarks/bench_broadcast.py; the Telegram harness is
+tests/harness.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from telegram.ext import Application
 
-from bot.adapters import telegram as tg
 from bot.app import App, build_app
 from bot.config import load_settings
 from bot.core.messages import Incoming, Reply
-from tests.standin import BotApiStandin, Call
+from tests.harness import RunningBot, point_env_at, running_bot, sends, texts
+from tests.standin import BotApiStandin
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 900_001
@@ -92,81 +89,6 @@ def joined(replies: list[Reply]) -> str:
 
 def rows(app: App, sql: str, args: tuple = ()) -> list[tuple]:
     return app.store.query(sql, args)
-
-
-# -- a bot running against the stand-in ------------------------------------------------------
-
-
-@dataclass
-class RunningBot:
-    standin: BotApiStandin
-    app: App
-    application: Application
-
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until every queued update was fetched and fully handled (replies sent)."""
-        deadline = time.monotonic() + timeout
-        while self.standin.pending_updates():
-            if time.monotonic() > deadline:
-                raise AssertionError("the bot did not fetch its updates")
-            await asyncio.sleep(0.002)
-        remaining = max(0.1, deadline - time.monotonic())
-        await asyncio.wait_for(self.application.update_queue.join(), remaining)
-
-    async def act(self, inject: Callable[[], object], chat: int) -> list[Call]:
-        mark = self.standin.mark()
-        inject()
-        await self.settle()
-        return sends(self.standin, chat, mark)
-
-    async def say(self, text: str, user: int = USER) -> list[Call]:
-        return await self.act(lambda: self.standin.send_text(user, text), user)
-
-    async def press(self, data: str, user: int = USER) -> list[Call]:
-        return await self.act(lambda: self.standin.press_button(user, data), user)
-
-
-@contextlib.asynccontextmanager
-async def running(standin: BotApiStandin) -> AsyncIterator[RunningBot]:
-    """The real bot (build_app + the PTB application) polling the stand-in; stops cleanly."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_app(load_settings())
-    try:
-        application = tg.build_application(app)
-        async with application:
-            await application.start()
-            await tg.register_commands(application)
-            tg.start_background(application)
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-            try:
-                yield RunningBot(standin, app, application)
-            finally:
-                await application.updater.stop()
-                await tg.stop_background(application)
-                await application.stop()
-    finally:
-        app.close()
-
-
-def point_env_at(monkeypatch: pytest.MonkeyPatch, standin: BotApiStandin) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", standin.token)
-    monkeypatch.setenv("TELEGRAM_API_URL", standin.url)
-
-
-def sends(standin: BotApiStandin, chat: int, after: int = 0) -> list[Call]:
-    """Successful sendMessage / sendVoice calls to `chat` after index `after`."""
-    return [
-        c
-        for c in standin.calls[after:]
-        if c.method in ("sendMessage", "sendVoice")
-        and c.status == 200
-        and str(c.params.get("chat_id")) == str(chat)
-    ]
-
-
-def texts(calls: list[Call]) -> list[str]:
-    return [str(c.params["text"]) for c in calls if c.method == "sendMessage"]
 
 
 # -- the hand-off, in the dialogue ------------------------------------------------------------
@@ -292,19 +214,16 @@ def test_subscription_words_only_count_as_a_whole_message(app: App) -> None:
 # -- through Telegram -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def standin() -> Iterator[BotApiStandin]:
-    with BotApiStandin() as server:
-        yield server
+def running(standin: BotApiStandin) -> AbstractAsyncContextManager[RunningBot]:
+    """The real bot polling the stand-in with the configured voice (eSpeak only here)."""
+    return running_bot(standin, speech="default")
 
 
 @pytest.fixture
-def tg_env(
-    env: dict[str, str], tmp_path: Path, standin: BotApiStandin, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def tg_env(bot_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bot of its own pointed at `standin` (tests/conftest.py), configured for outreach."""
     _configure(monkeypatch, tmp_path)
-    point_env_at(monkeypatch, standin)
-    return Path(env["BOT_DATA_DIR"])
+    return bot_env
 
 
 async def test_subscribe_and_unsubscribe_by_command_and_by_words(

@@ -11,20 +11,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.channel import RecipientBlocked
-from bot.app import App, build_app
-from bot.config import load_settings
+from bot.app import App
 from bot.core.messages import Reply
 from bot.outreach.pacing import Pacer, Waker
 from bot.outreach.queue import BroadcastQueue
 from bot.outreach.sender import BroadcastSender
+from tests import test_outreach as outreach
+from tests.harness import texts
 from tests.standin import BotApiStandin, Call
-from tests.test_outreach import ADMIN, _configure, point_env_at, running, texts
+from tests.test_outreach import ADMIN, running
 
 FIRST_SUBSCRIBER = 7_000_000
 ANNOUNCEMENT = (
@@ -32,6 +32,11 @@ ANNOUNCEMENT = (
     "Bạn không cần làm lại hồ sơ."
 )
 MARKER = "Thông báo từ trợ lý"
+
+# The outreach-configured fixtures of tests/test_outreach.py: an App (no Telegram) and the
+# environment of a bot of its own pointed at the `standin` fixture (tests/conftest.py).
+app = outreach.app
+tg_env = outreach.tg_env
 
 
 def add_subscribers(app: App, count: int, voice_every: int = 0) -> list[int]:
@@ -69,21 +74,6 @@ async def wait_until(predicate, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def standin() -> Iterator[BotApiStandin]:
-    with BotApiStandin() as server:
-        yield server
-
-
-@pytest.fixture
-def tg_env(
-    env: dict[str, str], tmp_path: Path, standin: BotApiStandin, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    _configure(monkeypatch, tmp_path)
-    point_env_at(monkeypatch, standin)
-    return Path(env["BOT_DATA_DIR"])
 
 
 async def test_500_subscribers_with_a_restart_halfway_no_duplicate_no_miss(
@@ -211,14 +201,6 @@ class MemoryChannel:
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [r.text for c, r in self.sent if c == chat_id]
-
-
-@pytest.fixture
-def app(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    _configure(monkeypatch, tmp_path)
-    built = build_app(load_settings())
-    yield built
-    built.close()
 
 
 def _queued(app: App, count: int) -> tuple[BroadcastQueue, list[int]]:

@@ -11,11 +11,13 @@ import io
 import logging
 import time
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.app import App
+from tests.harness import running_bot
 from tests.standin import BotApiStandin
 from tests.test_staff import (
     ADMIN,
@@ -32,39 +34,14 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @pytest.fixture
-def standin() -> Iterator[BotApiStandin]:
-    with BotApiStandin() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot_app(env, knowledge_copy, standin, monkeypatch) -> AsyncIterator:
+async def bot_app(
+    bot_env: Path, knowledge_copy: Path, standin: BotApiStandin, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[App]:
+    """The bot on a writable copy of the knowledge, with ADMIN as its admin; yields its App."""
     monkeypatch.setenv("BOT_KNOWLEDGE_DIR", str(knowledge_copy))
     monkeypatch.setenv("BOT_ADMIN_IDS", str(ADMIN))
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", standin.token)
-    monkeypatch.setenv("TELEGRAM_API_URL", standin.url)
-    from bot.adapters.telegram import (
-        build_application,
-        register_commands,
-        start_background,
-        stop_background,
-    )
-    from bot.app import build_app
-    from bot.config import load_settings
-
-    app = build_app(load_settings())
-    application = build_application(app)
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        await register_commands(application)
-        start_background(application)
-        yield app
-        await stop_background(application)
-        await application.updater.stop()
-        await application.stop()
-    app.close()
+    async with running_bot(standin, speech="default") as bot:
+        yield bot.app
 
 
 async def ask(standin: BotApiStandin, user: int, text: str, contains: str | None = None) -> str:

@@ -4,258 +4,35 @@ Each test reads as an exchange: a user does something (types, presses a button, 
 sticker), the bot answers. The bot under test is the real composition (`build_app` +
 `build_application`) pointed at the Bot API stand-in with `TELEGRAM_API_URL`; nothing in the
 adapter or the engine is mocked. One bot runs for the whole module (start-up costs about half a
-second) and every test talks to it as a new user; tests that need their own bot (restarts,
-logs from start-up) start one with `running_bot`. The harness is shared with
-tests/test_telegram_voice.py and benchmarks/bench_telegram.py.
+second) and every test talks to it as a new user (the `bot` fixture, tests/conftest.py); tests
+that need their own bot (restarts, logs from start-up) start one with `running_bot`. The harness
+is tests/harness.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from telegram.ext import Application, BaseRateLimiter
 
 from bot.adapters import telegram as tg
-from bot.app import App, build_app
-from bot.config import load_settings
 from bot.core.dialogue import COMMANDS, LABEL_CONTACT, LABEL_VOICE_ON
-from bot.core.messages import Incoming, Reply
-from tests.standin import BotApiStandin, Call
+from bot.core.messages import Reply
+from tests.harness import (
+    RunningBot,
+    inline_buttons,
+    keyboard_labels,
+    question_with,
+    running_bot,
+    sends,
+    texts,
+)
+from tests.standin import BotApiStandin
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-USER = 4242
-SEND = ("sendMessage", "sendVoice", "sendDocument")
-EXAMPLE_QUESTIONS = (
-    "trợ cấp cho người khuyết tật đặc biệt nặng",
-    "trợ cấp hằng tháng",
-    "xe buýt miễn phí",
-    "học phí",
-    "thẻ bảo hiểm y tế",
-)
-_ENV_CLEARED = ("BOT_ADMIN_IDS", "BOT_KNOWLEDGE_DIR", "BOT_CONFIG")
-_new_users = itertools.count(50_001)
-
-
-# -- the harness ------------------------------------------------------------------------------
-
-
-def failing_gtts(text: str) -> bytes:
-    """A gTTS factory that fails like Google does when it rate-limits (HTTP 429)."""
-    raise RuntimeError("429 (Too Many Requests) from TTS API")
-
-
-def offline_speech(
-    app: App,
-    gtts_factory: Callable[[str], bytes] = failing_gtts,
-    cache_dir: Path | None = None,
-    index: Any = None,
-) -> Any:
-    """Give `app` the production engine chain with a gTTS whose network call is replaced.
-
-    `cache_dir` / `index` default to the app's own (BOT_DATA_DIR/voice-cache, the SQLite store).
-    """
-    from bot.speech import EspeakEngine, FallbackSynthesizer, GTTSEngine, SpeechService
-
-    engines = [GTTSEngine(timeout=2.0, tts_factory=gtts_factory), EspeakEngine()]
-    synth = FallbackSynthesizer(engines, cooldown_s=app.settings.gtts_cooldown_seconds)
-    cache = cache_dir or app.settings.data_dir / "voice-cache"
-    app._speech = SpeechService(cache, app.store if index is None else index, synth)
-    return app._speech
-
-
-@dataclass
-class RunningBot:
-    """A started bot (the App, the PTB Application, the stand-in it talks to) and one user."""
-
-    standin: BotApiStandin
-    app: App
-    application: Application
-    user: int = USER
-
-    def as_new_user(self) -> RunningBot:
-        return dataclasses.replace(self, user=next(_new_users))
-
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until every queued update was fetched and fully handled (replies sent)."""
-        deadline = time.monotonic() + timeout
-        while self.standin.pending_updates():
-            if time.monotonic() > deadline:
-                raise AssertionError("the bot did not fetch its updates")
-            await asyncio.sleep(0.002)
-        remaining = max(0.1, deadline - time.monotonic())
-        await asyncio.wait_for(self.application.update_queue.join(), remaining)
-
-    async def act(self, inject: Callable[[], object]) -> list[Call]:
-        """Run `inject` (e.g. a stand-in send_* call), wait, return what was sent to the user."""
-        mark = self.standin.mark()
-        inject()
-        await self.settle()
-        return sends(self.standin, self.user, mark)
-
-    async def say(self, text: str) -> list[Call]:
-        return await self.act(lambda: self.standin.send_text(self.user, text))
-
-    async def press(self, data: str, message_id: int | None = None) -> list[Call]:
-        return await self.act(lambda: self.standin.press_button(self.user, data, message_id))
-
-
-def sends(standin: BotApiStandin, chat: int, after: int = 0) -> list[Call]:
-    """Successful sendMessage / sendVoice / sendDocument calls to `chat` after index `after`."""
-    return [
-        c
-        for c in standin.calls[after:]
-        if c.method in SEND and c.status == 200 and str(c.params.get("chat_id")) == str(chat)
-    ]
-
-
-def texts(calls: list[Call]) -> list[str]:
-    return [str(c.params["text"]) for c in calls if c.method == "sendMessage"]
-
-
-def inline_buttons(call: Call) -> list[tuple[str, str]]:
-    """(label, callback_data) of the inline keyboard on a sent message."""
-    markup = call.params.get("reply_markup") or {}
-    return [
-        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
-    ]
-
-
-def keyboard_labels(call: Call) -> list[str]:
-    markup = call.params.get("reply_markup") or {}
-    return [
-        b["text"] if isinstance(b, dict) else b for row in markup.get("keyboard", []) for b in row
-    ]
-
-
-@contextlib.asynccontextmanager
-async def running_bot(
-    standin: BotApiStandin,
-    *,
-    speech: str = "offline",
-    rate_limiter: BaseRateLimiter | None = None,
-    configure: Callable[[App], None] | None = None,
-) -> AsyncIterator[RunningBot]:
-    """Build the app from the environment, start polling the stand-in, stop cleanly.
-
-    The environment must hold BOT_DATA_DIR, TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL (see
-    `bot_environment`). `speech="offline"` swaps in a failing gTTS (deterministic, no network);
-    `speech="default"` keeps the configured engines.
-    """
-    app = build_app(load_settings())
-    try:
-        if speech == "offline":
-            offline_speech(app)
-        if configure is not None:
-            configure(app)
-        application = tg.build_application(app, rate_limiter=rate_limiter)
-        async with application:
-            await application.start()
-            await tg.post_init(application)  # what run_polling's post_init does
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=1)
-            try:
-                yield RunningBot(standin, app, application)
-            finally:
-                await application.updater.stop()
-                await tg.stop_background(application)
-                await application.stop()
-    finally:
-        app.close()
-
-
-def point_env_at(monkeypatch: pytest.MonkeyPatch, standin: BotApiStandin) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", standin.token)
-    monkeypatch.setenv("TELEGRAM_API_URL", standin.url)
-
-
-@contextlib.contextmanager
-def bot_environment(data_dir: Path, standin: BotApiStandin) -> Iterator[Path]:
-    """The environment of a bot pointed at `standin`, keeping its state in `data_dir`."""
-    with pytest.MonkeyPatch.context() as mp:
-        for name in _ENV_CLEARED:
-            mp.delenv(name, raising=False)
-        mp.setenv("BOT_DATA_DIR", str(data_dir))
-        point_env_at(mp, standin)
-        yield data_dir
-
-
-@pytest.fixture
-def standin() -> Iterator[BotApiStandin]:
-    with BotApiStandin() as server:
-        yield server
-
-
-@pytest.fixture
-def bot_env(env: dict[str, str], standin: BotApiStandin, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The environment of a bot of its own, pointed at `standin`; returns BOT_DATA_DIR."""
-    point_env_at(monkeypatch, standin)
-    return Path(env["BOT_DATA_DIR"])
-
-
-@pytest.fixture(scope="module")
-def shared_standin() -> Iterator[BotApiStandin]:
-    with BotApiStandin() as server:
-        yield server
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_bot(
-    shared_standin: BotApiStandin, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningBot]:
-    with bot_environment(tmp_path_factory.mktemp("bot-data"), shared_standin):
-        async with running_bot(shared_standin) as running:
-            yield running
-
-
-@pytest.fixture
-def bot(shared_bot: RunningBot) -> RunningBot:
-    """The module's running bot, talking to a user it has never seen."""
-    return shared_bot.as_new_user()
-
-
-def question_with(app: App, decision: str) -> tuple[str, Any]:
-    """A question the current knowledge gets `decision` for ("answer" / "suggest").
-
-    Each candidate is checked twice: the matcher's decision, and a dry run of the engine for a
-    scratch user (so a phrase the engine routes elsewhere, e.g. a menu word, is skipped).
-    """
-    kb = app.knowledge.kb
-    entries = list(kb.entries.values())
-    pool = list(EXAMPLE_QUESTIONS)
-    if decision == "suggest":  # vague: a few words shared by several topics
-        pool += [" ".join(e.title.split()[:n]) for n in (2, 3, 1) for e in entries]
-    pool += [q for e in entries for q in (e.title, *e.questions)]
-    for question in pool:
-        decided = app.knowledge.matcher.decide(question)
-        if decided.decision == decision and _engine_agrees(app, question, decided):
-            return question, decided
-    raise AssertionError(f"no question in the knowledge base gets {decision!r}")
-
-
-def _engine_agrees(app: App, question: str, decided: Any) -> bool:
-    scratch = 1
-    try:
-        replies = app.engine.handle(Incoming(scratch, scratch, text=question))
-    finally:
-        app.store.forget(scratch)
-    if len(replies) != 1:
-        return False
-    if decided.decision == "answer":
-        return replies[0].text.startswith(app.knowledge.kb.entries[decided.id].title)
-    offered = {b.payload for b in replies[0].buttons}
-    return any(f"faq:{c.id}" in offered for c in decided.candidates)
 
 
 # -- commands and menus -----------------------------------------------------------------------

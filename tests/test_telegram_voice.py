@@ -3,7 +3,9 @@
 With voice on, every answer is followed by a voice note: the `record_voice` chat action, then
 `sendVoice` with OGG/Opus bytes the first time and the Telegram `file_id` afterwards (also after
 a restart). gTTS failing (always, here: no network) never costs the user their voice note:
-the offline eSpeak NG voice takes over. Timings are checked against the issue's targets.
+the offline eSpeak NG voice takes over. Timings are checked against the issue's targets. The
+bots come from tests/harness.py (`bot`: one for the module, a new user each test; see
+tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,19 +14,16 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.adapters import telegram as tg
-from bot.app import App, build_speech
-from bot.core.knowledge import Entry
+from bot.app import build_speech
 from bot.speech import MemoryVoiceIndex
-from tests import test_telegram as harness
-from tests.standin import BotApiStandin, Call
-from tests.test_telegram import (
+from tests.harness import (
     RunningBot,
+    entry_of_length,
     inline_buttons,
     offline_speech,
     point_env_at,
@@ -33,16 +32,9 @@ from tests.test_telegram import (
     sends,
     texts,
 )
+from tests.standin import BotApiStandin, Call
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-# The fixtures of the Telegram harness: a bot running for the module (each test a new user),
-# and a stand-in with the environment for tests that start a bot of their own.
-shared_standin = harness.shared_standin
-shared_bot = harness.shared_bot
-bot = harness.bot
-standin = harness.standin
-bot_env = harness.bot_env
 
 VOICE_TARGET_FIRST_S = 1.5
 VOICE_TARGET_CACHED_S = 0.2
@@ -57,23 +49,6 @@ def assert_ogg_opus(call: Call) -> bytes:
     assert audio.startswith(b"OggS") and b"OpusHead" in audio[:200]
     assert len(audio) > 2_000
     return audio
-
-
-def entry_of_length(app: App, chars: int) -> tuple[str, Entry]:
-    """A question answered directly whose spoken text is the nearest to `chars` long."""
-    kb = app.knowledge.kb
-    best: tuple[int, str, Entry] | None = None
-    for entry in kb.entries.values():
-        spoken = f"{entry.title}. {kb.voice(entry, date.today()) or kb.answer(entry)}"
-        for question in (entry.title, *entry.questions):
-            decided = app.knowledge.matcher.decide(question)
-            if decided.decision == "answer" and decided.id == entry.id:
-                distance = abs(len(spoken) - chars)
-                if best is None or distance < best[0]:
-                    best = (distance, question, entry)
-                break
-    assert best is not None
-    return best[1], best[2]
 
 
 async def test_voice_on_confirms_and_speaks_the_confirmation(bot: RunningBot) -> None:

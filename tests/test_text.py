@@ -41,7 +41,10 @@ def test_nfd_input_is_folded_like_nfc(norm):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Cho em hỏi người khuyết tật được trợ cấp không ạ?", "nguoi khuyet tat duoc tro cap khong"),
+        (
+            "Cho em hỏi người khuyết tật được trợ cấp không ạ?",
+            "nguoi khuyet tat duoc tro cap khong",
+        ),
         ("cho em hoi nkt duoc tro cap khong a", "nguoi khuyet tat duoc tro cap khong"),
         ("NKT có thẻ BHYT không vậy", "nguoi khuyet tat co the bao hiem y te khong"),
         ("tiền hỗ trợ cho người mù", "tro cap cho nguoi khiem thi"),

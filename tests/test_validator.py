@@ -58,24 +58,38 @@ def test_broken_file_reported_with_file_and_line(broken: Path, knowledge_copy: P
 def test_duplicate_id_names_both_places(knowledge_copy: Path):
     shutil.copyfile(ROOT / "tests/data/broken/duplicate_id.yaml", knowledge_copy / "faq/zz.yaml")
     problems = [str(p) for p in load_knowledge(knowledge_copy).problems]
-    assert any("zz.yaml:2: tro-cap-hang-thang: duplicate id, also at knowledge/faq/tro-cap.yaml:"
-               in p for p in problems), problems
+    assert any(
+        "zz.yaml:2: tro-cap-hang-thang: duplicate id, also at knowledge/faq/tro-cap.yaml:" in p
+        for p in problems
+    ), problems
 
 
 def test_validate_cli_exit_codes(knowledge_copy: Path, tmp_path: Path):
-    ok = subprocess.run([sys.executable, "run_bot.py", "validate"], cwd=ROOT, capture_output=True,
-                        text=True, env={"PATH": "/usr/bin:/bin", "BOT_KNOWLEDGE_DIR": str(KNOWLEDGE)})
+    ok = subprocess.run(
+        [sys.executable, "run_bot.py", "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "BOT_KNOWLEDGE_DIR": str(KNOWLEDGE)},
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK:") and len(ok.stdout.strip().splitlines()) == 1
     shutil.copyfile(ROOT / "tests/data/broken/bad_date.yaml", knowledge_copy / "faq/zz.yaml")
-    bad = subprocess.run([sys.executable, "run_bot.py", "validate"], cwd=ROOT, capture_output=True,
-                         text=True, env={"PATH": "/usr/bin:/bin", "BOT_KNOWLEDGE_DIR": str(knowledge_copy)})
+    bad = subprocess.run(
+        [sys.executable, "run_bot.py", "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "BOT_KNOWLEDGE_DIR": str(knowledge_copy)},
+    )
     assert bad.returncode == 1
     assert "knowledge/faq/zz.yaml:8: ngay-sai: '2026-13-45' is not a date" in bad.stdout
 
 
 def test_unknown_category_in_categories_and_bad_synonyms(knowledge_copy: Path):
-    (knowledge_copy / "synonyms.yaml").write_text("- [chỉ một từ]\n- not a list\n", encoding="utf-8")
+    (knowledge_copy / "synonyms.yaml").write_text(
+        "- [chỉ một từ]\n- not a list\n", encoding="utf-8"
+    )
     problems = [str(p) for p in load_knowledge(knowledge_copy).problems]
     assert any(p.startswith("knowledge/synonyms.yaml:1: ") for p in problems), problems
     assert any(p.startswith("knowledge/synonyms.yaml:2: ") for p in problems), problems
@@ -89,8 +103,10 @@ def test_entitlement_rules_problem_has_its_line(knowledge_copy: Path):
     lines[index] = lines[index].replace("tro-cap-hang-thang", "khong-co-muc-nay")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     problems = [str(p) for p in load_knowledge(knowledge_copy).problems]
-    assert any(p.startswith(f"knowledge/entitlements.yaml:{index + 1}:") and "khong-co-muc-nay" in p
-               for p in problems), problems
+    assert any(
+        p.startswith(f"knowledge/entitlements.yaml:{index + 1}:") and "khong-co-muc-nay" in p
+        for p in problems
+    ), problems
 
 
 def test_the_broken_cases_are_there():
