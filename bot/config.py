@@ -9,7 +9,7 @@ come only from the environment and are never printed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,12 +133,3 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     values["telegram_api_url"] = (env.get("TELEGRAM_API_URL") or "").rstrip("/") or None
     values["config_path"] = config_path
     return Settings(**values)
-
-
-def describe() -> list[tuple[str, Any, str]]:
-    """The settings table: (name, default, help), for documentation."""
-    return [
-        (f.name, f.default, f.metadata.get("help", ""))
-        for f in fields(Settings)
-        if not f.metadata.get("env_only")
-    ]
