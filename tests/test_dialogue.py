@@ -152,3 +152,16 @@ def test_console_chat_runs_the_checker_to_a_result(app):
     assert "1.300.000 đồng" in shown  # khuyết tật nặng, 60+: hệ số 2 x 650.000 (Hà Nội 2026)
     assert "UBND" in shown
     assert shown.rstrip().endswith("Tạm biệt!")
+
+
+def test_small_talk_gets_a_friendly_line_not_a_decline(app):
+    for text, expected in (
+        ("Xin chào!", "Xin chào"),
+        ("cam on ban nhieu", "Không có gì"),
+        ("ok ạ", "Vâng"),
+        ("dạ", "Vâng"),
+        ("Tạm biệt", "Tạm biệt"),
+    ):
+        replies = say(app, text)
+        assert len(replies) == 1 and replies[0].text.startswith(expected), (text, replies)
+    assert say(app, "xin chào, cho em hỏi về trợ cấp khuyết tật nặng")[0].text != "Xin chào"

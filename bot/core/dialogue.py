@@ -212,6 +212,9 @@ class _Turn:
                 return replies
         if text.isdigit():
             return self.on_number(int(text))
+        social = self.small_talk(text)
+        if social is not None:
+            return [social]
         return self.on_question(text)
 
     def finish(self, replies: list[Reply]) -> list[Reply]:
@@ -457,6 +460,20 @@ class _Turn:
             )
         ]
 
+    # -- small talk -------------------------------------------------------------------------
+
+    def small_talk(self, text: str) -> Reply | None:
+        """Greetings, thanks, "ok", goodbyes: a short friendly line, not "I don't know"."""
+        key = _key(text).replace(".", " ").replace("!", " ").replace(",", " ")
+        words = [w for w in key.split() if w not in _SOFT_WORDS]
+        phrase = " ".join(words)
+        for phrases, answer in _SMALL_TALK:
+            if phrase in phrases:
+                return self.reply(answer)
+        if not self.kb.normalizer.tokens(text):  # nothing but polite fillers ("dạ", "ạ")
+            return self.reply(_SMALL_TALK[0][1])
+        return None
+
     # -- questions --------------------------------------------------------------------------
 
     def on_question(self, text: str) -> list[Reply]:
@@ -515,6 +532,43 @@ class _Turn:
             + numbered(buttons)
         )
         return self.reply(text, buttons)
+
+
+_SOFT_WORDS = {
+    "a",
+    "nhe",
+    "nha",
+    "nhieu",
+    "ban",
+    "bot",
+    "em",
+    "anh",
+    "chi",
+    "ad",
+    "admin",
+    "oi",
+}
+_SMALL_TALK: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"xin chao", "chao", "hello", "hi", "alo", "chao buoi sang", "chao buoi toi"}),
+        "Xin chào! Bạn cứ gõ câu hỏi về chính sách cho người khuyết tật, "
+        "hoặc gõ /menu để xem các chủ đề.",
+    ),
+    (
+        frozenset({"cam on", "cam on rat", "thank", "thanks", "thank you", "ok cam on"}),
+        "Không có gì ạ. Khi cần, bạn cứ hỏi tiếp nhé.",
+    ),
+    (
+        frozenset(
+            {"ok", "oke", "okay", "vang", "da", "u", "uh", "duoc", "roi", "da hieu", "hieu roi"}
+        ),
+        "Vâng. Bạn cần hỏi thêm điều gì cứ gõ câu hỏi, hoặc gõ /menu.",
+    ),
+    (
+        frozenset({"tam biet", "bye", "tam biet nhe"}),
+        "Tạm biệt bạn. Chúc bạn và gia đình nhiều sức khỏe!",
+    ),
+)
 
 
 def _key(text: str) -> str:
