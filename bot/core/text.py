@@ -43,6 +43,7 @@ _FILLERS_ANYWHERE = (
     "ạ",
     "vậy",
     "nhỉ",
+    "thì",
     "nhé",
     "dạ",
     "à",
