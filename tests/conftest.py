@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,18 @@ from tests.standin import BotApiStandin
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev.yaml"
+RULES_FILE = KNOWLEDGE / "entitlements.yaml"
+TODAY = date(2026, 11, 29)  # the day the rules tests are written for
+
+
+@pytest.fixture(scope="session")
+def rules():
+    """The real entitlement rules, loaded once and checked clean."""
+    from bot.core.entitlements import load_rules
+
+    loaded, problems = load_rules(RULES_FILE)
+    assert problems == [] and loaded is not None
+    return loaded
 
 
 @pytest.fixture(scope="session")

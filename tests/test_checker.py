@@ -16,16 +16,7 @@ from bot.core.checker import CheckerState
 from bot.core.entitlements import Rules, load_rules
 from bot.core.messages import Reply
 from bot.core.placeholders import render
-
-RULES_FILE = Path(__file__).resolve().parents[1] / "knowledge" / "entitlements.yaml"
-TODAY = date(2026, 11, 29)
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    loaded, problems = load_rules(RULES_FILE)
-    assert problems == [] and loaded is not None
-    return loaded
+from tests.conftest import RULES_FILE, TODAY
 
 
 class Chat:

@@ -24,9 +24,7 @@ from bot.core.entitlements import (
     parse_profile,
     result_to_json,
 )
-
-RULES_FILE = Path(__file__).resolve().parents[1] / "knowledge" / "entitlements.yaml"
-TODAY = date(2026, 11, 29)
+from tests.conftest import RULES_FILE, TODAY
 
 # facts.md section 3 (national) and 7 (Hà Nội): the rate that applies on a day, a day before and
 # the day of each change. Before 2015 Hà Nội had no own rate, so the national one applies; from
@@ -70,14 +68,6 @@ ALLOWANCE_CASES = [
     for region in RATES
     for day in RATES[region]
 ]
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    loaded, problems = load_rules(RULES_FILE)
-    assert problems == []
-    assert loaded is not None
-    return loaded
 
 
 def _profile(level: str, age: int, region: str = "ha-noi", on: date = TODAY, **extra) -> Profile:

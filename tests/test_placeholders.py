@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from bot.core.entitlements import Rules, load_rules
+from bot.core.entitlements import Rules
 from bot.core.placeholders import (
     check,
     check_with_lines,
@@ -16,16 +15,7 @@ from bot.core.placeholders import (
     format_money,
     render,
 )
-
-RULES_FILE = Path(__file__).resolve().parents[1] / "knowledge" / "entitlements.yaml"
-TODAY = date(2026, 11, 29)
-
-
-@pytest.fixture(scope="module")
-def rules() -> Rules:
-    loaded, problems = load_rules(RULES_FILE)
-    assert problems == [] and loaded is not None
-    return loaded
+from tests.conftest import TODAY
 
 
 @pytest.mark.parametrize(
