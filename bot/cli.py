@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     # Commands whose output is read by people or scripts keep the log quiet; so does the
     # console chat (log lines would interleave with the conversation) unless -v is given.
     chat = command == "console" or (command == "run" and not os.environ.get("TELEGRAM_BOT_TOKEN"))
-    if command in ("ask", "validate", "entitlements") or (chat and not args.verbose):
+    if chat and not args.verbose:
+        # The offline voice taking over from gTTS is expected here: only errors interrupt.
+        logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    elif command in ("ask", "validate", "entitlements"):
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     else:
         _setup_logging(args.verbose)
