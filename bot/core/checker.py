@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from bot.core.entitlements import Profile, ProfileError, Rules, evaluate
 from bot.core.messages import Button, Reply
 from bot.core.placeholders import format_coef, format_date, format_money
+from bot.core.text import fold_key
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def handle(
 ) -> tuple[CheckerState | None, list[Reply]]:
     """One user turn: typed text or a `chk:` payload. None as the state = finished."""
     raw = text_or_payload.strip()
-    folded = _fold(raw)
+    folded = fold_key(raw)
     if raw == CANCEL or folded in _CANCEL_WORDS:
         return None, [Reply(_CANCELLED, speak=_CANCELLED)]
     if raw == BACK or folded in _BACK_WORDS:
@@ -240,7 +240,7 @@ def _read_answer(step: str, raw: str, rules: Rules) -> tuple[str | None, str]:
         return _stored(step, chosen, rules)
     if _NEGATIVE.match(raw):  # folding would drop the minus sign
         return None, ""
-    folded = _fold(raw)
+    folded = fold_key(raw)
     if step == "age":
         typed = _AGE_TYPED.match(folded)
         if typed and (typed.group(2) or int(typed.group(1)) > len(options)):
@@ -249,7 +249,7 @@ def _read_answer(step: str, raw: str, rules: Rules) -> tuple[str | None, str]:
     if folded.isdigit() and 1 <= int(folded) <= len(options):
         return _stored(step, options[int(folded) - 1], rules)
     for option in options:
-        if folded == _fold(option.label) or folded in option.aliases:
+        if folded == fold_key(option.label) or folded in option.aliases:
             return _stored(step, option, rules)
     return None, ""
 
@@ -387,10 +387,3 @@ def _other_name(rules: Rules, entry: str) -> str:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
-
-
-def _fold(text: str) -> str:
-    """Lower case, no accents (đ -> d), no punctuation, single spaces."""
-    lowered = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    plain = "".join(char for char in lowered if not unicodedata.combining(char))
-    return " ".join(re.sub(r"[^\w\s]", " ", plain).split())

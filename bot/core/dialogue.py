@@ -32,7 +32,7 @@ from bot.core.formatting import number_buttons, numbered
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.matching import Decision, Matcher
 from bot.core.messages import Button, Incoming, MediaKind, Reply
-from bot.core.text import fold
+from bot.core.text import fold_key
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +464,7 @@ class _Turn:
 
     def small_talk(self, text: str) -> Reply | None:
         """Greetings, thanks, "ok", goodbyes: a short friendly line, not "I don't know"."""
-        key = _key(text).replace(".", " ").replace("!", " ").replace(",", " ")
+        key = fold_key(text)
         words = [w for w in key.split() if w not in _SOFT_WORDS]
         phrase = " ".join(words)
         for phrases, answer in _SMALL_TALK:
@@ -571,8 +571,7 @@ _SMALL_TALK: tuple[tuple[frozenset[str], str], ...] = (
 )
 
 
-def _key(text: str) -> str:
-    return " ".join(fold(text).replace("?", " ").replace("/", " ").split())
+_key = fold_key
 
 
 def _voice_arg(arg: str, current: bool) -> bool:

@@ -83,6 +83,12 @@ def fold(text: str) -> str:
     return text
 
 
+def fold_key(text: str) -> str:
+    """A comparison key for button labels and command words: folded, no punctuation, single
+    spaces. "Hủy đăng ký!" -> "huy dang ky"."""
+    return " ".join(_PUNCT.sub(" ", fold(text)).split())
+
+
 def _clean(text: str) -> str:
     text = _PUNCT.sub(" ", text)
     return _SPACES.sub(" ", text).strip()

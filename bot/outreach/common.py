@@ -9,25 +9,22 @@ holds what the user typed, so it can live in SQLite and survive restarts.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.text import fold
+from bot.core.text import fold_key
 
 PENDING_TTL_SECONDS = 30 * 60
-_NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
 
 
 def is_admin(settings: Any, user_id: int) -> bool:
     return user_id in set(settings.admins)
 
 
-def word_key(text: str) -> str:
-    """Lower case, accents folded, punctuation dropped, spaces collapsed."""
-    return " ".join(_NON_WORD.sub(" ", fold(text)).split())
+# `word_key` folds what a user typed to a comparable key: the core's one function for that.
+word_key = fold_key
 
 
 def shown_options(store: Any, user_id: int) -> tuple[str, ...]:
