@@ -58,10 +58,10 @@ def matcher_factory(settings: Settings):
 
 
 def _folder_digest(folder: Path) -> str:
+    """Hash of every YAML file under `folder` (names and contents)."""
     h = hashlib.sha256()
     for path in sorted(folder.rglob("*.y*ml")):
-        h.update(str(path.relative_to(folder)).encode())
-        h.update(path.read_bytes())
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -78,9 +78,7 @@ _CACHE_SOURCES = (
 
 def _cache_key(folder: Path) -> str:
     """Hash of every knowledge file and of the code that builds the index from them."""
-    h = hashlib.sha256()
-    for path in sorted(folder.rglob("*.y*ml")):
-        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    h = hashlib.sha256(_folder_digest(folder).encode())
     code = Path(__file__).resolve().parent
     for name in _CACHE_SOURCES:
         h.update((code / name).read_bytes())
