@@ -101,6 +101,7 @@ def _strip_phrases(text: str, phrases: Iterable[str]) -> str:
     return padded.strip()
 
 
+_FILLERS_LONGEST_FIRST = tuple(sorted(_FILLERS_ANYWHERE, key=len, reverse=True))
 _FOLDED_FILLERS = tuple(sorted({_clean(fold(p)) for p in _FILLERS_ANYWHERE if len(p) > 3}))
 
 
@@ -144,7 +145,7 @@ class Normalizer:
         text = unicodedata.normalize("NFC", text or "").lower()
         text = _clean(text)
         # Accented fillers first: unambiguous while the accents are there.
-        text = _strip_phrases(text, sorted(_FILLERS_ANYWHERE, key=len, reverse=True))
+        text = _strip_phrases(text, _FILLERS_LONGEST_FIRST)
         folded = _clean(fold(text))
         folded = _strip_phrases(folded, _FOLDED_FILLERS)
         words = folded.split()
